@@ -1,0 +1,1 @@
+"""The training engine: configuration, training loop, evaluation, checkpoints."""
