@@ -8,3 +8,19 @@ class UserError(Exception):
     """
 
     exit_code = 2
+
+
+class Interrupted(Exception):
+    """Ctrl-C stopped a training run after its progress was saved to ``run_dir/last.pt``."""
+
+    exit_code = 130
+
+    def __init__(self, run_dir):
+        super().__init__(run_dir)
+        self.run_dir = run_dir
+
+
+class NonFiniteLoss(Exception):
+    """The training loss became NaN or infinite; the message names the epoch and step."""
+
+    exit_code = 3

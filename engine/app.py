@@ -1,0 +1,270 @@
+"""What ``main.py`` does: dry runs, training runs (new or resumed) and checkpoint evaluation."""
+import json
+import os
+import shutil
+import time
+
+import torch
+
+import data
+import losses
+import models
+from engine import checkpoint as ckpt
+from engine import distributed
+from engine.config import config_to_dict, dump_config, format_config, load_config
+from engine.errors import UserError
+from engine.evaluate import confusion_matrices
+from engine.metrics import format_confusion, format_summary, save_confusion_png, summarize
+from engine.trainer import Trainer, autocast_for
+
+MIN_FREE_BYTES = 50 * 2**20
+
+
+def dry_run(cfg):
+    """Print the resolved config, the training set's class counts and the model's size."""
+    bundle = data.build_data(cfg.data, cfg.seed)
+    model = _build_model(cfg, bundle)
+    print(format_config(cfg))
+    print(_describe_data(bundle))
+    print(f"model {cfg.model.name}: {_count_parameters(model):,} parameters")
+
+
+def evaluate_checkpoint(cfg, path):
+    """Evaluate a saved checkpoint on the test set and print the metrics."""
+    context = distributed.Context(0, 1, distributed.choose_device(cfg.device))
+    state = ckpt.load_checkpoint(path)
+    bundle = data.build_data(cfg.data, cfg.seed)
+    model = _build_model(cfg, bundle)
+    ckpt.check_compatible(state, path, cfg.model.name, bundle.num_classes, model)
+    model.load_state_dict(state["model"])
+    model.to(context.device)
+    summary, posthoc = _test(cfg, bundle, model, context)
+    print(format_summary(summary, bundle.classes))
+    print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
+    if posthoc is not None:
+        print(f"with post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
+        print(format_summary(posthoc, bundle.classes))
+
+
+def train(cfg, resume_dir=None):
+    """Train a model as ``cfg`` says, or continue the run in ``resume_dir``; write its results.
+
+    Returns:
+        The path of the run's folder.
+    """
+    context = distributed.setup(cfg.device)
+    try:
+        return _train(cfg, resume_dir, context)
+    finally:
+        distributed.teardown(context)
+
+
+def load_resume_state(resume_dir, cfg_from_flags):
+    """The config and ``last.pt`` state of the run in ``resume_dir``.
+
+    A config given with --config must resolve to the run's own config.
+    """
+    last_path = os.path.join(resume_dir, "last.pt")
+    if not os.path.isdir(resume_dir):
+        raise UserError(f"--resume: {resume_dir!r} is not a run folder")
+    if not os.path.isfile(last_path):
+        raise UserError(f"--resume: {resume_dir!r} holds no last.pt to continue from")
+    cfg = load_config(os.path.join(resume_dir, "config.yaml"))
+    if cfg_from_flags is not None:
+        saved, given = _flatten(config_to_dict(cfg)), _flatten(config_to_dict(cfg_from_flags))
+        differing = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
+        if differing:
+            key = differing[0]
+            raise UserError(f"--resume: {key} is {saved.get(key)!r} in {resume_dir!r} but "
+                            f"{given.get(key)!r} in the given config; drop --config to continue "
+                            "the run as it was")
+    return cfg, ckpt.load_checkpoint(last_path)
+
+
+def _train(cfg, resume_dir, context):
+    state = None
+    if resume_dir is not None:
+        cfg, state = load_resume_state(resume_dir, cfg)
+    bundle = data.build_data(cfg.data, cfg.seed)
+    _check_batch_size(cfg, bundle, context)
+    torch.manual_seed(cfg.seed)
+    model = _build_model(cfg, bundle)
+    if state is not None:
+        ckpt.check_compatible(state, os.path.join(resume_dir, "last.pt"), cfg.model.name,
+                              bundle.num_classes, model)
+    run_dir = resume_dir or _new_run_dir(cfg, model, context)
+    model.to(context.device)
+    if context.device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+        if cfg.train.channels_last:
+            model.to(memory_format=torch.channels_last)
+    if context.distributed and context.device.type == "cuda":
+        model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(context.device)
+    train_loader = _loader(cfg, bundle, bundle.train, context, train=True)
+    val_loader = _loader(cfg, bundle, bundle.val, context, train=False) if bundle.val else None
+    writer = None
+    if context.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+        start_epoch = state["position"][0] if state is not None else 0
+        writer = SummaryWriter(run_dir, purge_step=start_epoch + 1)
+        print(f"run {run_dir}  device {context.device}  world size {context.world_size}  "
+              f"model {cfg.model.name} ({_count_parameters(model):,} parameters)  "
+              f"loss {cfg.loss.name}  train/val/test "
+              f"{len(bundle.train)}/{len(bundle.val) if bundle.val else 0}/{len(bundle.test)}",
+              flush=True)
+    trainer = Trainer(cfg, bundle, model, criterion, train_loader, val_loader, context,
+                      run_dir, writer)
+    if state is not None:
+        trainer.restore(state)
+    try:
+        trainer.fit()
+        if context.is_main:
+            _finish(cfg, bundle, trainer, context, run_dir)
+    finally:
+        if writer is not None:
+            writer.close()
+    return run_dir
+
+
+def _finish(cfg, bundle, trainer, context, run_dir):
+    """Test the best weights once, print and save every result of the run."""
+    started = time.perf_counter()
+    summary, posthoc = _test(cfg, bundle, trainer.model, context)
+    print(f"\ntest set, best weights (epoch {trainer.best['epoch']}):")
+    print(format_summary(summary, bundle.classes))
+    print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
+    if posthoc is not None:
+        print(f"\nwith post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
+        print(format_summary(posthoc, bundle.classes))
+    save_confusion_png(torch.tensor(summary["confusion"]), bundle.classes,
+                       os.path.join(run_dir, "confusion.png"))
+    metrics = {
+        "run": os.path.basename(os.path.normpath(run_dir)),
+        "finished": True,
+        "dataset": cfg.data.dataset,
+        "classes": list(bundle.classes),
+        "cls_num_list": list(bundle.cls_num_list),
+        "best_epoch": trainer.best["epoch"],
+        "best_val_balanced_accuracy": trainer.best["metric"],
+        "epochs": cfg.train.epochs,
+        "wall_time_s": trainer.wall_time_s + time.perf_counter() - started,
+        "device": str(context.device),
+        "test": summary,
+        "test_posthoc": posthoc,
+        "history": trainer.history,
+    }
+    _write_json_atomic(metrics, os.path.join(run_dir, "metrics.json"))
+    os.makedirs(cfg.run.checkpoint_dir, exist_ok=True)
+    shutil.copyfile(os.path.join(run_dir, "best.pt"),
+                    os.path.join(cfg.run.checkpoint_dir, f"{cfg.model.name}.pth"))
+    print(f"\nsaved {run_dir}/metrics.json, best.pt, last.pt and "
+          f"{cfg.run.checkpoint_dir}/{cfg.model.name}.pth; TensorBoard: tensorboard --logdir "
+          f"{os.path.dirname(os.path.normpath(run_dir)) or '.'}")
+
+
+def _test(cfg, bundle, model, context):
+    """(summary, post-hoc summary or None) of ``model`` on the test set."""
+    loader = _loader(cfg, bundle, bundle.test, distributed.Context(0, 1, context.device),
+                     train=False)
+    offsets = None
+    if cfg.eval.posthoc_tau > 0:
+        prior = torch.tensor(bundle.cls_num_list, dtype=torch.float32)
+        offsets = cfg.eval.posthoc_tau * torch.log(prior / prior.sum())
+    confusion, adjusted = confusion_matrices(model, loader, bundle.num_classes,
+                                             autocast_for(cfg.train, context.device), offsets)
+    args = (bundle.cls_num_list, cfg.eval.many_shot, cfg.eval.few_shot)
+    return summarize(confusion, *args), (summarize(adjusted, *args) if offsets is not None
+                                         else None)
+
+
+def _loader(cfg, bundle, image_set, context, train):
+    return data.BatchLoader(
+        image_set, cfg.train.batch_size if train else max(cfg.train.batch_size, 500),
+        device=context.device, mean=bundle.mean, std=bundle.std, train=train,
+        augment=train and cfg.data.augment, sampler=cfg.data.sampler,
+        sampler_epoch=cfg.data.sampler_epoch, seed=cfg.seed, drop_last=train,
+        rank=context.rank if train else 0, world_size=context.world_size if train else 1)
+
+
+def _build_model(cfg, bundle):
+    model = models.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
+                               normed_classifier=cfg.model.normed_classifier)
+    losses.init_final_bias(model, cfg.loss)
+    return model
+
+
+def _check_batch_size(cfg, bundle, context):
+    batch = cfg.train.batch_size
+    if batch > len(bundle.train):
+        raise UserError(f"train.batch_size: got {batch}; expected at most the "
+                        f"{len(bundle.train)} images of the training set")
+    if batch % context.world_size:
+        raise UserError(f"train.batch_size: got {batch}; expected a multiple of the "
+                        f"{context.world_size} processes (it is the global batch)")
+
+
+def _new_run_dir(cfg, model, context):
+    """Create ``run.dir/run.name`` (``-2``, ``-3``, ... if taken) after checking it is writable.
+
+    Every process gets the same path; only the main process creates it and writes the config.
+    """
+    base = os.path.join(cfg.run.dir, cfg.run.name or "run")
+    path, suffix = base, 1
+    while os.path.exists(path):
+        suffix += 1
+        path = f"{base}-{suffix}"
+    if context.distributed:
+        holder = [path]
+        torch.distributed.broadcast_object_list(holder, src=0)
+        path = holder[0]
+    if not context.is_main:
+        return path
+    try:
+        os.makedirs(path)
+        probe = os.path.join(path, ".write-test")
+        with open(probe, "w") as f:
+            f.write("ok")
+        os.unlink(probe)
+    except OSError as exc:
+        raise UserError(f"run.dir: cannot write to {path!r} ({exc.strerror})") from None
+    needed = MIN_FREE_BYTES + 6 * _count_parameters(model) * 4
+    free = shutil.disk_usage(path).free
+    if free < needed:
+        os.rmdir(path)
+        raise UserError(f"run.dir: only {free / 2**20:.0f} MiB free under {path!r}; "
+                        f"expected at least {needed / 2**20:.0f} MiB for checkpoints")
+    dump_config(cfg, os.path.join(path, "config.yaml"))
+    return path
+
+
+def _describe_data(bundle):
+    lines = [f"training set: {len(bundle.train)} images, "
+             f"validation {len(bundle.val) if bundle.val else 0}, test {len(bundle.test)}",
+             "class                 train images"]
+    for name, count in zip(bundle.classes, bundle.cls_num_list):
+        lines.append(f"  {name:<20}{count:>12}")
+    return "\n".join(lines)
+
+
+def _count_parameters(model):
+    return sum(p.numel() for p in model.parameters())
+
+
+def _flatten(tree, prefix=""):
+    flat = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _write_json_atomic(obj, path):
+    tmp_path = f"{path}.tmp"
+    with open(tmp_path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp_path, path)

@@ -1,0 +1,73 @@
+"""Longtail: train and evaluate image classifiers on balanced or long-tailed data.
+
+Examples:
+    python main.py --config configs/resnet32_focal.yaml
+    python main.py --config configs/resnet32_ce.yaml --set data.imbalance.factor=50 --set seed=1
+    python main.py --config configs/resnet32_focal.yaml --dry-run
+    python main.py --resume runs/resnet32_focal
+    python main.py --config configs/resnet32_focal.yaml --eval checkpoints/resnet32.pth
+    torchrun --nproc_per_node=2 main.py --config configs/resnet32_focal.yaml
+"""
+import argparse
+import sys
+
+from engine.errors import Interrupted, NonFiniteLoss, UserError
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description="Train an image classifier on balanced or long-tailed data from a YAML "
+                    "config, or evaluate a checkpoint.",
+        epilog="Every config key is described in README.md. Runs are written to "
+               "runs/<run.name>/ (config.yaml, TensorBoard events, best.pt, last.pt, "
+               "metrics.json).")
+    parser.add_argument("--config", metavar="PATH",
+                        help="YAML config: our schema or the course's format")
+    parser.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE",
+                        help="override one config key, e.g. --set train.epochs=10 "
+                             "(repeatable)")
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument("--dry-run", action="store_true",
+                        help="print the resolved config, the training set's class counts and "
+                             "the model's size, then exit without training")
+    action.add_argument("--eval", metavar="CHECKPOINT",
+                        help="evaluate a saved checkpoint on the test set instead of training")
+    action.add_argument("--resume", metavar="RUN_DIR",
+                        help="continue the run saved in RUN_DIR (its last.pt and config.yaml)")
+    args = parser.parse_args(argv)
+    if args.config is None and args.resume is None:
+        parser.error("--config is required (or --resume RUN_DIR)")
+    if args.config is None and args.overrides:
+        parser.error("--set needs --config; a resumed run keeps its own config")
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        from engine import app
+        from engine.config import load_config
+
+        cfg = load_config(args.config, args.overrides) if args.config else None
+        if args.dry_run:
+            app.dry_run(cfg)
+        elif args.eval:
+            app.evaluate_checkpoint(cfg, args.eval)
+        else:
+            app.train(cfg, resume_dir=args.resume)
+    except UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return UserError.exit_code
+    except Interrupted as stop:
+        print(f"\ninterrupted: progress saved to {stop.run_dir}/last.pt; continue with\n"
+              f"  python main.py --resume {stop.run_dir}", file=sys.stderr)
+        return Interrupted.exit_code
+    except NonFiniteLoss as error:
+        print(f"error: {error}; best.pt keeps the best weights so far", file=sys.stderr)
+        return NonFiniteLoss.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
