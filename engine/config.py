@@ -1,0 +1,518 @@
+"""The typed configuration of a run: schema, defaults, loading, overrides and validation.
+
+A config file is YAML in our schema (the dataclasses below, documented key by key in
+DEVELOPERS.md and README.md) or in the course's format (sections ``Train``, ``network``,
+``data``, ``loss``), which is translated into our schema on load. ``--set key.sub=value``
+overrides any key. Every value is checked before any work starts; a bad one raises
+``UserError`` with one line ``<dotted.key>: got <value>; expected <what is allowed>``.
+
+The lists of model and loss names live here, not in ``models/`` or ``losses/``, so that a
+config can be checked without importing torch.
+"""
+import dataclasses
+import difflib
+import math
+import os
+import re
+from dataclasses import dataclass, field
+from typing import List, Literal, get_args, get_origin, get_type_hints
+
+import yaml
+
+from engine.errors import UserError
+
+MODEL_NAMES = ("twolayernet", "vanillacnn", "mymodel",
+               "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+LOSS_NAMES = ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam", "logit_adjusted",
+              "balanced_softmax")
+
+
+@dataclass
+class ModelConfig:
+    """The network: one of MODEL_NAMES (course spellings such as ``ResNet-32`` are accepted)."""
+    name: Literal[MODEL_NAMES] = "resnet32"
+    normed_classifier: bool = False          # cosine classifier as the last layer (LDAM)
+
+
+@dataclass
+class ImbalanceConfig:
+    """Long-tailed subset of the training set; factor = largest / smallest class size."""
+    profile: Literal["none", "exp", "step"] = "none"
+    factor: float = 1.0
+
+
+@dataclass
+class SyntheticConfig:
+    """Shape of the generated dataset used by tests and smoke runs (sizes in images, pixels)."""
+    num_classes: int = 10
+    train_per_class: int = 100
+    test_per_class: int = 20
+    image_size: int = 32
+    channels: int = 3
+
+
+@dataclass
+class DataConfig:
+    """Where images come from, how the training set is cut, split, augmented and sampled."""
+    dataset: Literal["cifar10", "imagefolder", "synthetic"] = "cifar10"
+    root: str = "data"
+    download: bool = True
+    imbalance: ImbalanceConfig = field(default_factory=ImbalanceConfig)
+    val_fraction: float = 0.1                # 0 = no validation, keep the last epoch
+    augment: bool = True                     # random crop (pad 4) + horizontal flip
+    sampler: Literal["instance", "class_balanced", "sqrt"] = "instance"
+    sampler_epoch: int = 0                   # the sampler applies from this epoch on
+    synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
+
+
+@dataclass
+class LossConfig:
+    """The training loss and its class-balanced weighting."""
+    name: Literal[LOSS_NAMES] = "ce"
+    gamma: float = 0.0                       # focal exponent
+    beta: float = 0.9999                     # effective-number beta of the class weights
+    reweight: Literal["none", "class_balanced"] = "none"
+    reweight_epoch: int = 0                  # weights switch on here (DRW when > 0)
+    ldam_max_margin: float = 0.5
+    ldam_scale: float = 30.0
+    tau: float = 1.0                         # logit-adjusted loss temperature
+
+
+@dataclass
+class TrainConfig:
+    """SGD, the learning-rate schedule (epochs are 0-based) and CUDA speed switches."""
+    epochs: int = 200
+    batch_size: int = 128                    # the global batch
+    lr: float = 0.1
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 2e-4
+    schedule: Literal["step", "cosine", "constant"] = "step"
+    warmup_epochs: int = 5
+    milestones: List[int] = field(default_factory=lambda: [160, 180])
+    lr_decay: float = 0.01                   # lr multiplied by this at each milestone
+    amp: bool = True                         # bf16 autocast (CUDA only)
+    channels_last: bool = True               # (CUDA only)
+    compile: bool = False                    # torch.compile the training step (CUDA only)
+    fused_optimizer: bool = True             # (CUDA only)
+
+
+@dataclass
+class EvalConfig:
+    """Evaluation extras: post-hoc logit adjustment and the shot-group thresholds (images)."""
+    posthoc_tau: float = 0.0                 # 0 = off
+    many_shot: int = 100
+    few_shot: int = 20
+
+
+@dataclass
+class RunConfig:
+    """Where a run's outputs go: ``dir/name/`` and ``checkpoint_dir/<model>.pth``."""
+    name: str = ""                           # "" = the config file's stem
+    dir: str = "runs"
+    checkpoint_dir: str = "checkpoints"
+
+
+@dataclass
+class Config:
+    """A whole run's configuration."""
+    seed: int = 0
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    run: RunConfig = field(default_factory=RunConfig)
+
+
+def _canonical_model_name(name):
+    """``ResNet-32`` -> ``resnet32``: lowercase, without '-' and '_'."""
+    return name.lower().replace("-", "").replace("_", "")
+
+
+# Applied to a string value before it is checked against its choices; the result is stored.
+NORMALISE = {"model.name": _canonical_model_name}
+
+# Range of single values, beyond their type: dotted key -> (test, what is allowed).
+RANGES = {
+    "seed": (lambda v: v >= 0, ">= 0"),
+    "data.root": (lambda v: v != "", "(a non-empty path)"),
+    "data.imbalance.factor": (lambda v: v >= 1, ">= 1 (largest / smallest class size)"),
+    "data.val_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "data.sampler_epoch": (lambda v: v >= 0, ">= 0"),
+    "data.synthetic.num_classes": (lambda v: v >= 2, ">= 2"),
+    "data.synthetic.train_per_class": (lambda v: v >= 1, ">= 1"),
+    "data.synthetic.test_per_class": (lambda v: v >= 1, ">= 1"),
+    "data.synthetic.image_size": (lambda v: v >= 8, ">= 8"),
+    "data.synthetic.channels": (lambda v: v >= 1, ">= 1"),
+    "loss.gamma": (lambda v: v >= 0, ">= 0"),
+    "loss.beta": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "loss.reweight_epoch": (lambda v: v >= 0, ">= 0"),
+    "loss.ldam_max_margin": (lambda v: v > 0, "> 0"),
+    "loss.ldam_scale": (lambda v: v > 0, "> 0"),
+    "loss.tau": (lambda v: v >= 0, ">= 0"),
+    "train.epochs": (lambda v: v >= 1, ">= 1"),
+    "train.batch_size": (lambda v: v >= 1, ">= 1"),
+    "train.lr": (lambda v: v > 0, "> 0"),
+    "train.momentum": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "train.weight_decay": (lambda v: v >= 0, ">= 0"),
+    "train.warmup_epochs": (lambda v: v >= 0, ">= 0"),
+    "train.milestones": (lambda v: all(m >= 1 for m in v), "(epochs >= 1)"),
+    "train.lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "eval.posthoc_tau": (lambda v: v >= 0, ">= 0"),
+    "eval.many_shot": (lambda v: v >= 0, ">= 0"),
+    "eval.few_shot": (lambda v: v >= 0, ">= 0"),
+    "run.name": (lambda v: "/" not in v and "\\" not in v and v not in (".", ".."),
+                 "(a folder name without '/'; '' = the config file's name)"),
+    "run.dir": (lambda v: v != "", "(a non-empty path)"),
+    "run.checkpoint_dir": (lambda v: v != "", "(a non-empty path)"),
+}
+
+TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+              List[int]: "a list of integers"}
+
+# The course's format: section -> {course key -> the key of our schema it sets}.
+COURSE_KEYS = {
+    "Train": {"batch_size": "train.batch_size", "learning_rate": "train.lr",
+              "reg": "train.weight_decay", "epochs": "train.epochs",
+              "steps": "train.milestones", "warmup": "train.warmup_epochs",
+              "momentum": "train.momentum"},
+    "network": {"model": "model.name"},
+    "data": {"imbalance": "data.imbalance", "save_best": "data.val_fraction"},
+    "loss": {"reweight": "loss.reweight", "beta": "loss.beta", "loss_type": "loss.name",
+             "gamma": "loss.gamma"},
+}
+# Course keys whose value is copied unchanged; the others are translated in
+# translate_course_config.
+COURSE_COPIED = ("Train.batch_size", "Train.learning_rate", "Train.reg", "Train.epochs",
+                 "Train.steps", "Train.warmup", "Train.momentum", "network.model",
+                 "loss.beta", "loss.gamma")
+
+
+class ConfigError(UserError):
+    """A bad config value: ``<key>: got <value!r>; expected <expected>``, on one line."""
+
+    def __init__(self, key, value, expected):
+        super().__init__(f"{key}: got {value!r}; expected {expected}")
+        self.key, self.value, self.expected = key, value, expected
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader that also reads ``5e-4`` (no dot) as a number, as YAML 1.2 does."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper that writes lists inline: ``milestones: [160, 180]``."""
+
+
+_Dumper.add_representer(
+    list, lambda dumper, items: dumper.represent_sequence("tag:yaml.org,2002:seq", items,
+                                                          flow_style=True))
+
+
+def load_config(path, overrides=()):
+    """Read, translate, override and validate a config file.
+
+    Args:
+        path: YAML file in our schema or the course's format.
+        overrides: strings ``dotted.key=value`` applied in order after reading (and after
+            translating a course file); the value is read as YAML: ``3``, ``0.1``, ``5e-4``,
+            ``true``, ``[100, 150]``, ``focal``.
+
+    Returns:
+        A validated Config. An empty ``run.name`` becomes the file's name without extension.
+
+    Raises:
+        UserError: unreadable file, bad YAML, bad override, unknown key, wrong type or value.
+    """
+    raw = _read_yaml(path)
+    course_origins = {}
+    if is_course_format(raw):
+        course_origins = {COURSE_KEYS[section][key]: f"{section}.{key}"
+                          for section, key in (k.split(".") for k in COURSE_COPIED)}
+        raw = translate_course_config(raw)
+    for text in overrides:
+        key, value = parse_override(text)
+        _set_dotted(raw, key, value)
+        course_origins.pop(key, None)
+    try:
+        cfg = _build(Config, raw, "")
+        if not cfg.run.name:
+            cfg.run.name = os.path.splitext(os.path.basename(path))[0]
+        _validate(cfg)
+    except ConfigError as error:
+        if error.key not in course_origins:
+            raise
+        raise ConfigError(course_origins[error.key], error.value, error.expected) from None
+    return cfg
+
+
+def parse_override(text):
+    """``"train.lr=0.05"`` -> ``("train.lr", 0.05)``: the key must exist, the value is YAML.
+
+    An empty value is the empty string. Raises UserError for a missing '=', an unknown key
+    (naming the closest valid one) or a value that is not YAML.
+    """
+    key, sep, value = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ConfigError("--set", text, "KEY=VALUE, e.g. train.epochs=10")
+    _check_key(key)
+    if not value.strip():
+        return key, ""
+    try:
+        return key, yaml.load(value, Loader=_Loader)
+    except yaml.YAMLError:
+        raise ConfigError(key, value, "a YAML value, e.g. 3, 0.1, true, focal or [100, 150]") \
+            from None
+
+
+def config_from_dict(raw):
+    """Build and validate a Config from plain data (as ``config_to_dict`` gives or YAML holds).
+
+    Raises:
+        UserError: unknown key, wrong type or value.
+    """
+    cfg = _build(Config, raw, "")
+    _validate(cfg)
+    return cfg
+
+
+def config_to_dict(cfg):
+    """Plain nested dicts, lists and scalars of a Config (``config.yaml``, checkpoints)."""
+    return dataclasses.asdict(cfg)
+
+
+def format_config(cfg):
+    """The config as readable YAML, keys in schema order; ``load_config`` reads it back."""
+    return yaml.dump(config_to_dict(cfg), Dumper=_Dumper, sort_keys=False,
+                     default_flow_style=False)
+
+
+def dump_config(cfg, path):
+    """Write ``format_config(cfg)`` to the file ``path``."""
+    with open(path, "w") as f:
+        f.write(format_config(cfg))
+
+
+def is_course_format(raw):
+    """Whether a YAML document is in the course's format (a ``Train`` or ``network`` section)."""
+    return isinstance(raw, dict) and ("Train" in raw or "network" in raw)
+
+
+def translate_course_config(raw):
+    """Translate a course config into our schema (plain dicts, to be validated by the caller).
+
+    The mapping: learning_rate -> train.lr, reg -> train.weight_decay, steps ->
+    train.milestones with train.lr_decay 0.1 and the step schedule (the course multiplies the
+    rate by 0.1 from its first step and by 0.01 from its second), warmup ->
+    train.warmup_epochs, model -> model.name, imbalance ``regular`` -> no imbalance and
+    ``imbalance`` -> the exponential profile with factor 100, save_best false ->
+    data.val_fraction 0 (keep the last epoch; true keeps our validation split, on which the
+    best checkpoint is chosen), reweight true -> loss.reweight class_balanced, loss_type
+    ``CE`` -> ce and ``Focal`` -> focal.
+
+    Raises:
+        UserError: unknown section or key (naming the closest valid one), or a value of
+            imbalance, save_best, reweight or loss_type outside the course's choices.
+    """
+    sections = {}
+    for section, values in raw.items():
+        if section not in COURSE_KEYS:
+            raise _unknown_key(str(section), str(section), list(COURSE_KEYS))
+        if values is None:
+            values = {}
+        if not isinstance(values, dict):
+            raise ConfigError(section, values,
+                              f"a section with keys {', '.join(COURSE_KEYS[section])}")
+        for key in values:
+            if key not in COURSE_KEYS[section]:
+                raise _unknown_key(f"{section}.{key}", str(key), list(COURSE_KEYS[section]),
+                                   prefix=f"{section}.")
+        sections[section] = values
+    out = {"train": {"schedule": "step", "lr_decay": 0.1}}
+    for dotted in COURSE_COPIED:
+        section, key = dotted.split(".")
+        if key in sections.get(section, {}):
+            _set_dotted(out, COURSE_KEYS[section][key], sections[section][key])
+    data, loss = sections.get("data", {}), sections.get("loss", {})
+    if "imbalance" in data:
+        imbalance = _course_choice("data.imbalance", data["imbalance"], {
+            "regular": {"profile": "none", "factor": 1.0},
+            "imbalance": {"profile": "exp", "factor": 100.0}})
+        _set_dotted(out, "data.imbalance", imbalance)
+    if "save_best" in data:
+        if not _course_choice("data.save_best", data["save_best"], {True: True, False: False}):
+            _set_dotted(out, "data.val_fraction", 0.0)
+    if "reweight" in loss:
+        reweight = _course_choice("loss.reweight", loss["reweight"],
+                                  {True: "class_balanced", False: "none"})
+        _set_dotted(out, "loss.reweight", reweight)
+    if "loss_type" in loss:
+        _set_dotted(out, "loss.name",
+                    _course_choice("loss.loss_type", loss["loss_type"],
+                                   {"CE": "ce", "Focal": "focal"}))
+    return out
+
+
+def _course_choice(key, value, mapping):
+    """``mapping[value]`` for a course key whose values are a fixed set (bools must be bools)."""
+    for choice, result in mapping.items():
+        if value == choice and type(value) is type(choice):
+            return result
+    raise ConfigError(key, value, " or ".join(str(choice) for choice in mapping))
+
+
+def _read_yaml(path):
+    """The YAML document in ``path`` (an empty file is ``{}``); UserError names the path."""
+    try:
+        with open(path) as f:
+            text = f.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not a text file"
+        raise UserError(f"config file {path!r} cannot be read ({reason})") from None
+    try:
+        raw = yaml.load(text, Loader=_Loader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise UserError(f"config file {path!r} is not valid YAML{where}: {problem}") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise UserError(f"config file {path!r}: got a {type(raw).__name__}; expected a mapping "
+                        "of keys and sections such as train: {epochs: 10}")
+    return raw
+
+
+def _check_key(dotted):
+    """Raise a UserError naming the closest valid key unless ``dotted`` is in the schema."""
+    cls, prefix = Config, ""
+    for part in dotted.split("."):
+        if cls is None:
+            raise UserError(f"{dotted}: got an unknown key; expected no key under "
+                            f"{prefix.rstrip('.')}, which holds a value")
+        hints = get_type_hints(cls)
+        if part not in hints:
+            raise _unknown_key(prefix + part, part, list(hints), prefix=prefix)
+        cls = hints[part] if dataclasses.is_dataclass(hints[part]) else None
+        prefix += part + "."
+
+
+def _unknown_key(dotted, key, valid, prefix=""):
+    """The error for an unknown key, suggesting the closest of ``valid`` (keys under prefix)."""
+    close = difflib.get_close_matches(key, valid, n=1)
+    hint = f"; did you mean {prefix}{close[0]}?" if close else ""
+    return UserError(f"{dotted}: got an unknown key; expected one of "
+                     f"{', '.join(valid)}{hint}")
+
+
+def _set_dotted(raw, key, value):
+    """Set ``raw[a][b][c] = value`` for key ``a.b.c``, creating missing sections."""
+    node, parts = raw, key.split(".")
+    for depth, part in enumerate(parts[:-1]):
+        if node.get(part) is None:
+            node[part] = {}
+        node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(".".join(parts[:depth + 1]), node, "a section of keys")
+    node[parts[-1]] = value
+
+
+def _build(cls, raw, prefix):
+    """Dataclass ``cls`` from the mapping ``raw`` (None = all defaults), checking the keys.
+
+    Values are stored as given; ``_validate`` checks them.
+    """
+    hints = get_type_hints(cls)
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(prefix.rstrip("."), raw, f"a section with keys {', '.join(hints)}")
+    values = {}
+    for key, value in raw.items():
+        if key not in hints:
+            raise _unknown_key(f"{prefix}{key}", str(key), list(hints), prefix=prefix)
+        if dataclasses.is_dataclass(hints[key]):
+            value = _build(hints[key], value, f"{prefix}{key}.")
+        values[key] = value
+    return cls(**values)
+
+
+def _validate(cfg):
+    """Check every value of ``cfg`` against its type, choices and range, then across keys.
+
+    Normalises in place: ints given for floats become floats, model names canonical.
+    """
+    _validate_fields(cfg, "")
+    _validate_relations(cfg)
+
+
+def _validate_fields(node, prefix):
+    """Walk the dataclass ``node``, checking each value by its annotation and RANGES."""
+    for name, kind in get_type_hints(type(node)).items():
+        dotted, value = prefix + name, getattr(node, name)
+        if dataclasses.is_dataclass(kind):
+            _validate_fields(value, dotted + ".")
+        elif get_origin(kind) is Literal:
+            setattr(node, name, _check_choice(dotted, value, get_args(kind)))
+        else:
+            setattr(node, name, _check_typed(dotted, value, kind))
+
+
+def _check_choice(dotted, value, choices):
+    """``value`` (normalised when NORMALISE says so) if it is one of ``choices``."""
+    normalise = NORMALISE.get(dotted)
+    candidate = normalise(value) if normalise and isinstance(value, str) else value
+    if not isinstance(candidate, str) or candidate not in choices:
+        raise ConfigError(dotted, value, f"one of {', '.join(choices)}")
+    return candidate
+
+
+def _check_typed(dotted, value, kind):
+    """``value`` if it has type ``kind`` (an int is a float too) and lies in its range."""
+    test, allowed = RANGES.get(dotted, (lambda v: True, ""))
+    expected = f"{TYPE_NAMES[kind]} {allowed}".rstrip()
+    if not _has_type(value, kind) or not test(value):
+        raise ConfigError(dotted, value, expected)
+    return float(value) if kind is float else value
+
+
+def _has_type(value, kind):
+    """Whether ``value`` is a ``kind``: bools are never numbers, floats must be finite."""
+    if kind == List[int]:
+        return isinstance(value, list) and all(_has_type(v, int) for v in value)
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, (int, float)) and math.isfinite(value)
+    return isinstance(value, kind)
+
+
+def _validate_relations(cfg):
+    """Rules between keys: the schedule fits in the epochs, shot thresholds are ordered."""
+    train = cfg.train
+    if train.warmup_epochs >= train.epochs:
+        raise ConfigError("train.warmup_epochs", train.warmup_epochs,
+                          f"an integer < train.epochs ({train.epochs})")
+    milestones = train.milestones
+    if any(later <= earlier for earlier, later in zip(milestones, milestones[1:])):
+        raise ConfigError("train.milestones", milestones, "strictly increasing epochs")
+    if train.schedule == "step" and any(m > train.epochs for m in milestones):
+        raise ConfigError("train.milestones", milestones,
+                          f"epochs <= train.epochs ({train.epochs}) for the step schedule")
+    for key, value in (("loss.reweight_epoch", cfg.loss.reweight_epoch),
+                       ("data.sampler_epoch", cfg.data.sampler_epoch)):
+        if value > train.epochs:
+            raise ConfigError(key, value, f"an integer <= train.epochs ({train.epochs})")
+    if cfg.eval.few_shot > cfg.eval.many_shot:
+        raise ConfigError("eval.few_shot", cfg.eval.few_shot,
+                          f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
