@@ -1,0 +1,514 @@
+"""Config schema: defaults, the shipped configs, overrides, validation errors, course format."""
+import dataclasses
+import glob
+import json
+import os
+import tempfile
+import textwrap
+import unittest
+
+import yaml
+
+from engine.config import (Config, config_from_dict, config_to_dict, dump_config,
+                           format_config, load_config, parse_override)
+from engine.errors import UserError
+from engine.schedule import lr_factor
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+# The schema of DEVELOPERS.md, "Config", written out independently of engine/config.py.
+DOCUMENTED_DEFAULTS = {
+    "seed": 0,
+    "device": "auto",
+    "model": {"name": "resnet32", "normed_classifier": False},
+    "data": {
+        "dataset": "cifar10", "root": "data", "download": True,
+        "imbalance": {"profile": "none", "factor": 1.0},
+        "val_fraction": 0.1, "augment": True, "sampler": "instance", "sampler_epoch": 0,
+        "synthetic": {"num_classes": 10, "train_per_class": 100, "test_per_class": 20,
+                      "image_size": 32, "channels": 3},
+    },
+    "loss": {"name": "ce", "gamma": 0.0, "beta": 0.9999, "reweight": "none",
+             "reweight_epoch": 0, "ldam_max_margin": 0.5, "ldam_scale": 30.0, "tau": 1.0},
+    "train": {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "nesterov": False,
+              "weight_decay": 0.0002, "schedule": "step", "warmup_epochs": 5,
+              "milestones": [160, 180], "lr_decay": 0.01, "amp": True,
+              "channels_last": True, "compile": False, "fused_optimizer": True},
+    "eval": {"posthoc_tau": 0.0, "many_shot": 100, "few_shot": 20},
+    "run": {"name": "", "dir": "runs", "checkpoint_dir": "checkpoints"},
+}
+
+COURSE_FOCAL = """\
+Train:
+  batch_size: 64
+  learning_rate: 0.05
+  reg: 0.0005
+  epochs: 30
+  steps: [20, 25]
+  warmup: 3
+  momentum: 0.8
+
+network:
+  model: ResNet-32
+
+data:
+  imbalance: imbalance
+  save_best: True
+
+loss:
+  loss_type: Focal
+  reweight: True
+  beta: 0.999
+  gamma: 2
+"""
+
+COURSE_CE = """\
+Train:
+  batch_size: 128
+  learning_rate: 0.0001
+  reg: 0.001
+  epochs: 10
+  steps: [6, 8]
+  warmup: 0
+  momentum: 0.9
+
+network:
+  model: TwoLayerNet
+
+data:
+  imbalance: regular
+  save_best: False
+
+loss:
+  loss_type: CE
+  reweight: False
+"""
+
+
+class TempDirTest(unittest.TestCase):
+    """Gives each test a temporary folder and a helper that writes a file into it."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.tmp = tmp.name
+
+    def write(self, name, text):
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write(text)
+        return path
+
+    def assert_user_error(self, call, *fragments):
+        """``call()`` raises a one-line UserError containing every fragment; returns it."""
+        with self.assertRaises(UserError) as caught:
+            call()
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        for fragment in fragments:
+            self.assertIn(fragment, message)
+        return message
+
+
+class DefaultsTest(unittest.TestCase):
+    def test_defaults_are_the_documented_schema(self):
+        self.assertEqual(config_to_dict(Config()), DOCUMENTED_DEFAULTS)
+
+    def test_defaults_validate(self):
+        self.assertEqual(config_from_dict({}), Config())
+
+    def test_empty_file_gives_defaults_named_after_the_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "empty.yaml")
+            open(path, "w").close()
+            cfg = load_config(path)
+        self.assertEqual(cfg, dataclasses.replace(Config(), run=dataclasses.replace(
+            Config().run, name="empty")))
+
+
+class ShippedConfigsTest(unittest.TestCase):
+    def load(self, name):
+        return load_config(os.path.join(CONFIG_DIR, name))
+
+    def test_every_config_loads(self):
+        paths = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
+        names = {os.path.basename(path) for path in paths}
+        self.assertLessEqual({"twolayer.yaml", "vanilla_cnn.yaml", "mymodel.yaml",
+                              "resnet32_ce.yaml", "resnet32_focal.yaml",
+                              "course_example.yaml"}, names)
+        for path in paths:
+            with self.subTest(path=path):
+                cfg = load_config(path)
+                self.assertEqual(cfg.run.name, os.path.splitext(os.path.basename(path))[0])
+
+    def test_models(self):
+        for name, model in (("twolayer.yaml", "twolayernet"), ("vanilla_cnn.yaml", "vanillacnn"),
+                            ("mymodel.yaml", "mymodel"), ("resnet32_ce.yaml", "resnet32"),
+                            ("course_example.yaml", "resnet32")):
+            with self.subTest(name=name):
+                self.assertEqual(self.load(name).model.name, model)
+
+    def test_balanced_configs(self):
+        for name in ("twolayer.yaml", "vanilla_cnn.yaml", "mymodel.yaml"):
+            with self.subTest(name=name):
+                cfg = self.load(name)
+                self.assertEqual(cfg.data.imbalance.profile, "none")
+                self.assertEqual(cfg.loss.name, "ce")
+
+    def test_long_tail_recipe(self):
+        for name in ("resnet32_ce.yaml", "resnet32_focal.yaml"):
+            with self.subTest(name=name):
+                cfg = self.load(name)
+                self.assertEqual((cfg.data.imbalance.profile, cfg.data.imbalance.factor),
+                                 ("exp", 100.0))
+                self.assertEqual(cfg.data.val_fraction, 0.0)
+                self.assertEqual((cfg.train.epochs, cfg.train.batch_size, cfg.train.lr,
+                                  cfg.train.momentum, cfg.train.weight_decay),
+                                 (200, 128, 0.1, 0.9, 2e-4))
+                self.assertEqual((cfg.train.schedule, cfg.train.warmup_epochs,
+                                  cfg.train.milestones, cfg.train.lr_decay),
+                                 ("step", 5, [160, 180], 0.01))
+        self.assertEqual(self.load("resnet32_ce.yaml").loss.name, "ce")
+        self.assertEqual(self.load("resnet32_ce.yaml").loss.reweight, "none")
+        focal = self.load("resnet32_focal.yaml").loss
+        self.assertEqual((focal.name, focal.gamma, focal.beta, focal.reweight,
+                          focal.reweight_epoch), ("focal", 1.0, 0.9999, "class_balanced", 0))
+
+    def test_fast_recipe(self):
+        train = self.load("mymodel.yaml").train
+        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (512, True, "cosine"))
+
+
+class OverrideTest(TempDirTest):
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("base.yaml", "train: {epochs: 20, warmup_epochs: 1, "
+                                            "milestones: [10, 15]}\n")
+
+    def test_parse_override(self):
+        self.assertEqual(parse_override("train.lr=0.05"), ("train.lr", 0.05))
+        self.assertEqual(parse_override("train.weight_decay=5e-4"), ("train.weight_decay", 5e-4))
+        self.assertEqual(parse_override("train.milestones=[100,150]"),
+                         ("train.milestones", [100, 150]))
+        self.assertEqual(parse_override("data.augment=false"), ("data.augment", False))
+        self.assertEqual(parse_override(" loss.name = focal"), ("loss.name", "focal"))
+        self.assertEqual(parse_override("run.name="), ("run.name", ""))
+        self.assertEqual(parse_override("run.name=a=b"), ("run.name", "a=b"))
+
+    def test_nested_keys_lists_and_bools(self):
+        cfg = load_config(self.path, ["data.imbalance.factor=50", "data.imbalance.profile=step",
+                                      "train.milestones=[12,18]", "data.augment=false",
+                                      "model.normed_classifier=true", "seed=3"])
+        self.assertEqual(cfg.data.imbalance.factor, 50.0)
+        self.assertIsInstance(cfg.data.imbalance.factor, float)
+        self.assertEqual(cfg.data.imbalance.profile, "step")
+        self.assertEqual(cfg.train.milestones, [12, 18])
+        self.assertIs(cfg.data.augment, False)
+        self.assertIs(cfg.model.normed_classifier, True)
+        self.assertEqual(cfg.seed, 3)
+        self.assertEqual(cfg.train.epochs, 20)
+
+    def test_overrides_apply_in_order_after_the_file(self):
+        cfg = load_config(self.path, ["train.epochs=30", "train.epochs=40"])
+        self.assertEqual(cfg.train.epochs, 40)
+
+    def test_override_can_set_the_run_name(self):
+        self.assertEqual(load_config(self.path, ["run.name=mine"]).run.name, "mine")
+
+    def test_override_is_validated(self):
+        self.assert_user_error(lambda: load_config(self.path, ["train.epochs=0"]),
+                               "train.epochs: got 0; expected an integer >= 1")
+
+    def test_missing_equals_sign(self):
+        self.assert_user_error(lambda: load_config(self.path, ["train.epochs"]),
+                               "--set", "'train.epochs'", "KEY=VALUE")
+
+    def test_unknown_override_key_suggests_the_closest(self):
+        self.assert_user_error(lambda: parse_override("train.epochz=3"),
+                               "train.epochz", "unknown key", "did you mean train.epochs?")
+        self.assert_user_error(lambda: parse_override("trian.lr=3"),
+                               "trian", "did you mean train?")
+
+    def test_key_below_a_value(self):
+        self.assert_user_error(lambda: parse_override("train.lr.max=3"),
+                               "train.lr.max", "unknown key", "train.lr")
+
+    def test_value_that_is_not_yaml(self):
+        self.assert_user_error(lambda: parse_override("train.milestones=[1,"),
+                               "train.milestones: got '[1,'", "YAML value")
+
+
+class ValidationTest(TempDirTest):
+    """Each bad value is reported as ``key: got value; expected ...``."""
+
+    CASES = [
+        # (override, message prefix, fragment of what is allowed)
+        ("data.imbalance.factor=0.5", "data.imbalance.factor: got 0.5;", ">= 1"),
+        ("loss.beta=1.0", "loss.beta: got 1.0;", "in [0, 1)"),
+        ("loss.beta=-0.1", "loss.beta: got -0.1;", "in [0, 1)"),
+        ("loss.gamma=-1", "loss.gamma: got -1;", ">= 0"),
+        ("train.epochs=0", "train.epochs: got 0;", "an integer >= 1"),
+        ("train.batch_size=0", "train.batch_size: got 0;", "an integer >= 1"),
+        ("train.lr=0", "train.lr: got 0;", "a number > 0"),
+        ("train.lr=-0.1", "train.lr: got -0.1;", "a number > 0"),
+        ("data.val_fraction=1", "data.val_fraction: got 1;", "in [0, 1)"),
+        ("data.val_fraction=-0.5", "data.val_fraction: got -0.5;", "in [0, 1)"),
+        ("train.momentum=1.0", "train.momentum: got 1.0;", "in [0, 1)"),
+        ("train.weight_decay=-1e-4", "train.weight_decay: got -0.0001;", ">= 0"),
+        ("train.lr_decay=0", "train.lr_decay: got 0;", "in (0, 1]"),
+        ("seed=-1", "seed: got -1;", "an integer >= 0"),
+        ("train.milestones=[15,10]", "train.milestones: got [15, 10];", "increasing"),
+        ("train.milestones=[10,10]", "train.milestones: got [10, 10];", "increasing"),
+        ("train.milestones=[10,25]", "train.milestones: got [10, 25];",
+         "<= train.epochs (20)"),
+        ("train.milestones=[0,10]", "train.milestones: got [0, 10];", "epochs >= 1"),
+        ("train.warmup_epochs=20", "train.warmup_epochs: got 20;", "< train.epochs (20)"),
+        ("train.warmup_epochs=-1", "train.warmup_epochs: got -1;", ">= 0"),
+        ("loss.reweight_epoch=21", "loss.reweight_epoch: got 21;", "<= train.epochs (20)"),
+        ("data.sampler_epoch=21", "data.sampler_epoch: got 21;", "<= train.epochs (20)"),
+        ("eval.few_shot=200", "eval.few_shot: got 200;", "<= eval.many_shot (100)"),
+        ("run.name=a/b", "run.name: got 'a/b';", "without '/'"),
+        ("data.synthetic.num_classes=1", "data.synthetic.num_classes: got 1;", ">= 2"),
+        # choices
+        ("model.name=resnet33", "model.name: got 'resnet33';", "resnet32, resnet44"),
+        ("loss.name=hinge", "loss.name: got 'hinge';",
+         "ce, focal, sigmoid, sigmoid_focal, ldam, logit_adjusted, balanced_softmax"),
+        ("device=tpu", "device: got 'tpu';", "auto, cpu, cuda"),
+        ("data.dataset=mnist", "data.dataset: got 'mnist';", "cifar10, imagefolder, synthetic"),
+        ("data.imbalance.profile=linear", "data.imbalance.profile: got 'linear';",
+         "none, exp, step"),
+        ("data.sampler=random", "data.sampler: got 'random';", "instance, class_balanced, sqrt"),
+        ("loss.reweight=true", "loss.reweight: got True;", "none, class_balanced"),
+        ("train.schedule=linear", "train.schedule: got 'linear';", "step, cosine, constant"),
+        # types
+        ("train.epochs=10.5", "train.epochs: got 10.5;", "an integer"),
+        ("train.epochs=true", "train.epochs: got True;", "an integer"),
+        ("train.lr=fast", "train.lr: got 'fast';", "a number > 0"),
+        ("train.lr=true", "train.lr: got True;", "a number"),
+        ("train.lr=.inf", "train.lr: got inf;", "a number"),
+        ("loss.beta=.nan", "loss.beta: got nan;", "a number"),
+        ("data.augment=1", "data.augment: got 1;", "true or false"),
+        ("data.augment='true'", "data.augment: got 'true';", "true or false"),
+        ("train.nesterov=", "train.nesterov: got '';", "true or false"),
+        ("train.milestones=160", "train.milestones: got 160;", "a list of integers"),
+        ("train.milestones=[10.5]", "train.milestones: got [10.5];", "a list of integers"),
+        ("run.name=3", "run.name: got 3;", "a string"),
+        ("train=5", "train: got 5;", "a section with keys epochs, batch_size"),
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("base.yaml", "train: {epochs: 20, warmup_epochs: 1, "
+                                            "milestones: [10, 15]}\n")
+
+    def test_base_is_valid(self):
+        self.assertEqual(load_config(self.path).train.epochs, 20)
+
+    def test_each_bad_value(self):
+        for override, prefix, allowed in self.CASES:
+            with self.subTest(override=override):
+                message = self.assert_user_error(
+                    lambda: load_config(self.path, [override]), "; expected ", allowed)
+                self.assertTrue(message.startswith(prefix), message)
+
+    def test_bad_value_in_the_file(self):
+        path = self.write("bad.yaml", "loss:\n  name: focal\n  gamma: -2\n")
+        self.assert_user_error(lambda: load_config(path), "loss.gamma: got -2; expected")
+
+    def test_ints_are_accepted_for_floats(self):
+        cfg = load_config(self.path, ["train.lr=1", "loss.gamma=2"])
+        self.assertEqual((cfg.train.lr, cfg.loss.gamma), (1.0, 2.0))
+        self.assertIsInstance(cfg.train.lr, float)
+
+    def test_exponents_without_a_dot_are_numbers(self):
+        path = self.write("exp.yaml", "train: {weight_decay: 5e-4, lr: 1E-1}\n")
+        cfg = load_config(path)
+        self.assertEqual((cfg.train.weight_decay, cfg.train.lr), (5e-4, 0.1))
+
+    def test_boundaries_that_are_allowed(self):
+        cfg = load_config(self.path, ["data.imbalance.factor=1", "loss.beta=0", "loss.gamma=0",
+                                      "data.val_fraction=0", "train.momentum=0",
+                                      "train.warmup_epochs=19", "train.milestones=[20]",
+                                      "loss.reweight_epoch=20", "train.lr_decay=1",
+                                      "train.milestones=[]"])
+        self.assertEqual((cfg.train.warmup_epochs, cfg.loss.reweight_epoch), (19, 20))
+
+    def test_milestones_beyond_the_epochs_are_fine_without_the_step_schedule(self):
+        cfg = load_config(self.path, ["train.schedule=cosine", "train.milestones=[100]"])
+        self.assertEqual(cfg.train.milestones, [100])
+
+    def test_course_model_spellings_are_stored_canonical(self):
+        for given, canonical in (("ResNet-32", "resnet32"), ("TwoLayerNet", "twolayernet"),
+                                 ("VanillaCNN", "vanillacnn"), ("resnet_110", "resnet110")):
+            with self.subTest(given=given):
+                cfg = load_config(self.path, [f"model.name={given}"])
+                self.assertEqual(cfg.model.name, canonical)
+
+    def test_unknown_key_in_the_file_suggests_the_closest(self):
+        cases = [("lossx: {}\n", "lossx: got an unknown key", "did you mean loss?"),
+                 ("train: {epocs: 3}\n", "train.epocs: got an unknown key",
+                  "did you mean train.epochs?"),
+                 ("data: {imbalance: {factr: 3}}\n", "data.imbalance.factr: got an unknown key",
+                  "did you mean data.imbalance.factor?")]
+        for text, start, hint in cases:
+            with self.subTest(text=text):
+                path = self.write("unknown.yaml", text)
+                message = self.assert_user_error(lambda: load_config(path), hint,
+                                                 "expected one of")
+                self.assertTrue(message.startswith(start), message)
+
+    def test_unknown_key_far_from_any_has_no_suggestion(self):
+        path = self.write("unknown.yaml", "train: {zzzzzz: 3}\n")
+        message = self.assert_user_error(lambda: load_config(path), "train.zzzzzz",
+                                         "expected one of epochs, batch_size")
+        self.assertNotIn("did you mean", message)
+
+    def test_missing_file(self):
+        path = os.path.join(self.tmp, "no", "such.yaml")
+        self.assert_user_error(lambda: load_config(path), path, "cannot be read")
+
+    def test_directory_instead_of_a_file(self):
+        self.assert_user_error(lambda: load_config(self.tmp), self.tmp, "cannot be read")
+
+    def test_bad_yaml_names_path_and_line(self):
+        path = self.write("broken.yaml", "train:\n  epochs: 3\n  lr: [0.1\nloss: {}\n")
+        self.assert_user_error(lambda: load_config(path), path, "not valid YAML", "line 4")
+
+    def test_document_that_is_not_a_mapping(self):
+        path = self.write("list.yaml", "- epochs\n- 3\n")
+        self.assert_user_error(lambda: load_config(path), path, "got a list")
+
+
+class CourseFormatTest(TempDirTest):
+    def test_full_focal_course_file(self):
+        cfg = load_config(self.write("cb_focal.yaml", COURSE_FOCAL))
+        expected = {
+            "train.batch_size": (cfg.train.batch_size, 64),
+            "train.lr": (cfg.train.lr, 0.05),
+            "train.weight_decay": (cfg.train.weight_decay, 0.0005),
+            "train.epochs": (cfg.train.epochs, 30),
+            "train.milestones": (cfg.train.milestones, [20, 25]),
+            "train.lr_decay": (cfg.train.lr_decay, 0.1),
+            "train.schedule": (cfg.train.schedule, "step"),
+            "train.warmup_epochs": (cfg.train.warmup_epochs, 3),
+            "train.momentum": (cfg.train.momentum, 0.8),
+            "model.name": (cfg.model.name, "resnet32"),
+            "data.imbalance.profile": (cfg.data.imbalance.profile, "exp"),
+            "data.imbalance.factor": (cfg.data.imbalance.factor, 100.0),
+            "data.val_fraction": (cfg.data.val_fraction, 0.1),
+            "loss.name": (cfg.loss.name, "focal"),
+            "loss.reweight": (cfg.loss.reweight, "class_balanced"),
+            "loss.beta": (cfg.loss.beta, 0.999),
+            "loss.gamma": (cfg.loss.gamma, 2.0),
+            "run.name": (cfg.run.name, "cb_focal"),
+        }
+        for key, (got, want) in expected.items():
+            with self.subTest(key=key):
+                self.assertEqual(got, want)
+
+    def test_full_ce_course_file(self):
+        cfg = load_config(self.write("two_layer.yaml", COURSE_CE))
+        self.assertEqual(cfg.model.name, "twolayernet")
+        self.assertEqual((cfg.data.imbalance.profile, cfg.data.imbalance.factor), ("none", 1.0))
+        self.assertEqual(cfg.data.val_fraction, 0.0)
+        self.assertEqual((cfg.loss.name, cfg.loss.reweight), ("ce", "none"))
+        self.assertEqual((cfg.train.lr, cfg.train.weight_decay, cfg.train.warmup_epochs),
+                         (0.0001, 0.001, 0))
+
+    def test_learning_rates_match_the_course_schedule(self):
+        # The course: after warm-up, lr x 0.1 once (0-based) epoch >= steps[0], x 0.01 from
+        # steps[1]. Compare with our schedule at the last step of every epoch.
+        train = load_config(self.write("cb_focal.yaml", COURSE_FOCAL)).train
+        steps = [20, 25]
+        for epoch in range(train.warmup_epochs, train.epochs):
+            course = 0.01 if epoch >= steps[1] else 0.1 if epoch >= steps[0] else 1.0
+            with self.subTest(epoch=epoch):
+                self.assertAlmostEqual(lr_factor(epoch, 9, 10, train), course, places=12)
+
+    def test_course_file_equals_its_translation_in_our_schema(self):
+        ours = self.write("ours.yaml", textwrap.dedent("""\
+            model: {name: resnet32}
+            data: {imbalance: {profile: exp, factor: 100}}
+            loss: {name: focal, reweight: class_balanced, beta: 0.999, gamma: 2}
+            train: {batch_size: 64, lr: 0.05, weight_decay: 0.0005, epochs: 30,
+                    milestones: [20, 25], lr_decay: 0.1, schedule: step, warmup_epochs: 3,
+                    momentum: 0.8}
+            run: {name: cb_focal}
+            """))
+        self.assertEqual(load_config(self.write("cb_focal.yaml", COURSE_FOCAL)),
+                         load_config(ours))
+
+    def test_a_partial_course_file_is_recognised(self):
+        for text, model in (("network: {model: VanillaCNN}\n", "vanillacnn"),
+                            ("Train: {epochs: 10, steps: [6, 8]}\n", "resnet32")):
+            with self.subTest(text=text):
+                cfg = load_config(self.write("partial.yaml", text))
+                self.assertEqual((cfg.model.name, cfg.train.lr_decay), (model, 0.1))
+
+    def test_overrides_use_our_schema(self):
+        cfg = load_config(self.write("cb_focal.yaml", COURSE_FOCAL),
+                          ["train.epochs=40", "data.imbalance.factor=10"])
+        self.assertEqual((cfg.train.epochs, cfg.data.imbalance.factor), (40, 10.0))
+
+    def test_bad_course_values_name_the_course_key(self):
+        cases = [
+            ("learning_rate: 0.05", "learning_rate: -0.05", "Train.learning_rate: got -0.05;"),
+            ("model: ResNet-32", "model: ResNet-33", "network.model: got 'ResNet-33';"),
+            ("steps: [20, 25]", "steps: [25, 20]", "Train.steps: got [25, 20];"),
+            ("warmup: 3", "warmup: 30", "Train.warmup: got 30;"),
+            ("imbalance: imbalance", "imbalance: strong", "data.imbalance: got 'strong';"),
+            ("save_best: True", "save_best: 1", "data.save_best: got 1;"),
+            ("reweight: True", "reweight: 'yes'", "loss.reweight: got 'yes';"),
+            ("loss_type: Focal", "loss_type: LDAM", "loss.loss_type: got 'LDAM';"),
+            ("beta: 0.999", "beta: 1.5", "loss.beta: got 1.5;"),
+        ]
+        for old, new, prefix in cases:
+            with self.subTest(new=new):
+                path = self.write("bad.yaml", COURSE_FOCAL.replace(old, new))
+                message = self.assert_user_error(lambda: load_config(path), "; expected ")
+                self.assertTrue(message.startswith(prefix), message)
+
+    def test_overridden_key_is_named_as_overridden(self):
+        path = self.write("cb_focal.yaml", COURSE_FOCAL)
+        self.assert_user_error(lambda: load_config(path, ["train.lr=-1"]), "train.lr: got -1;")
+
+    def test_unknown_course_keys_suggest_the_closest(self):
+        path = self.write("bad.yaml", COURSE_FOCAL.replace("learning_rate", "learning_rat"))
+        self.assert_user_error(lambda: load_config(path), "Train.learning_rat",
+                               "did you mean Train.learning_rate?")
+        path = self.write("bad.yaml", COURSE_FOCAL + "optimizer: {}\n")
+        self.assert_user_error(lambda: load_config(path), "optimizer", "Train, network")
+
+
+class SerialisationTest(TempDirTest):
+    def test_round_trip_of_every_shipped_config(self):
+        for source in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml"))):
+            with self.subTest(source=source):
+                cfg = load_config(source, ["train.weight_decay=5e-4", "model.name=ResNet-56"])
+                path = os.path.join(self.tmp, "config.yaml")
+                dump_config(cfg, path)
+                self.assertEqual(load_config(path), cfg)
+                self.assertEqual(config_from_dict(config_to_dict(cfg)), cfg)
+
+    def test_dict_is_plain_data(self):
+        cfg = load_config(os.path.join(CONFIG_DIR, "resnet32_focal.yaml"))
+        plain = config_to_dict(cfg)
+        self.assertEqual(json.loads(json.dumps(plain)), plain)
+        self.assertEqual(plain["loss"]["name"], "focal")
+        self.assertEqual(plain["train"]["milestones"], [160, 180])
+
+    def test_dict_does_not_share_lists_with_the_config(self):
+        cfg = Config()
+        config_to_dict(cfg)["train"]["milestones"].append(190)
+        self.assertEqual(cfg.train.milestones, [160, 180])
+
+    def test_format_is_readable_yaml_of_the_dict(self):
+        cfg = load_config(os.path.join(CONFIG_DIR, "resnet32_focal.yaml"))
+        text = format_config(cfg)
+        self.assertEqual(yaml.safe_load(text), config_to_dict(cfg))
+        self.assertIn("\ntrain:\n  epochs: 200\n", text)
+        self.assertIn("  milestones: [160, 180]\n", text)
+
+
+if __name__ == "__main__":
+    unittest.main()
