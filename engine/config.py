@@ -508,7 +508,8 @@ def _validate_relations(cfg):
         raise ConfigError("train.milestones", milestones, "strictly increasing epochs")
     if train.schedule == "step" and any(m > train.epochs for m in milestones):
         raise ConfigError("train.milestones", milestones,
-                          f"epochs <= train.epochs ({train.epochs}) for the step schedule")
+                          f"epochs <= train.epochs ({train.epochs}) for the step schedule "
+                          "(change them with train.epochs, or use train.schedule=cosine)")
     for key, value in (("loss.reweight_epoch", cfg.loss.reweight_epoch),
                        ("data.sampler_epoch", cfg.data.sampler_epoch)):
         if value > train.epochs:
