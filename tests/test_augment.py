@@ -1,0 +1,116 @@
+"""Batched augmentation: crops are windows of the zero-padded image at the sampled offsets, flips
+flip, offsets are uniform over the (2p+1)^2 grid, normalisation matches a hand computation."""
+import unittest
+
+import torch
+import torch.nn.functional as F
+
+from data.augment import crop_flip, normalize, random_crop_flip, sample_crop_flip
+
+
+def reference_crop_flip(image, oy, ox, flip, padding):
+    """One image, written plainly: pad, slice the window, mirror."""
+    c, h, w = image.shape
+    padded = torch.zeros(c, h + 2 * padding, w + 2 * padding, dtype=image.dtype)
+    padded[:, padding:padding + h, padding:padding + w] = image
+    window = padded[:, oy:oy + h, ox:ox + w]
+    return window.flip(-1) if flip else window
+
+
+def random_images(b, c, h, w, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(1, 256, (b, c, h, w), generator=g, dtype=torch.uint8)
+
+
+class CropFlipTest(unittest.TestCase):
+    def test_matches_reference_on_every_offset_and_flip(self):
+        padding = 2
+        grid = [(oy, ox, flip) for oy in range(5) for ox in range(5) for flip in (False, True)]
+        images = random_images(len(grid), 3, 5, 7)
+        oy, ox, flips = (torch.tensor(column) for column in zip(*grid))
+        out = crop_flip(images, oy, ox, flips, padding)
+        self.assertEqual(out.dtype, torch.uint8)
+        self.assertEqual(out.shape, images.shape)
+        for i, (y, x, flip) in enumerate(grid):
+            self.assertTrue(torch.equal(out[i], reference_crop_flip(images[i], y, x, flip,
+                                                                    padding)), grid[i])
+
+    def test_centre_without_flip_is_identity_and_flip_mirrors(self):
+        images = random_images(4, 2, 6, 6)
+        centre = torch.full((4,), 4)
+        self.assertTrue(torch.equal(crop_flip(images, centre, centre, torch.zeros(4, dtype=bool),
+                                              4), images))
+        self.assertTrue(torch.equal(crop_flip(images, centre, centre, torch.ones(4, dtype=bool),
+                                              4), images.flip(-1)))
+
+    def test_corner_offsets_shift_in_zeros(self):
+        images = random_images(1, 1, 6, 6)
+        out = crop_flip(images, torch.tensor([0]), torch.tensor([8]), torch.tensor([False]), 4)
+        expected = torch.zeros(6, 6, dtype=torch.uint8)
+        expected[4:, :2] = images[0, 0, :2, 4:]
+        self.assertTrue(torch.equal(out[0, 0], expected))
+        out = crop_flip(images, torch.tensor([5]), torch.tensor([3]), torch.tensor([True]), 4)
+        expected = torch.zeros(6, 6, dtype=torch.uint8)
+        expected[:5, :5] = images[0, 0, 1:, :5].flip(-1)  # the zero column ends up right
+        self.assertTrue(torch.equal(out[0, 0], expected))
+
+
+class RandomCropFlipTest(unittest.TestCase):
+    def test_uses_the_sampled_parameters(self):
+        images = random_images(64, 3, 8, 8)
+        out = random_crop_flip(images, 4, torch.Generator().manual_seed(7))
+        params = sample_crop_flip(64, 4, torch.Generator().manual_seed(7))
+        self.assertTrue(torch.equal(out, crop_flip(images, *params, 4)))
+
+    def test_every_output_is_a_valid_window(self):
+        """Found by search over all windows and flips: no knowledge of the sampled parameters."""
+        images = random_images(16, 3, 6, 6, seed=3)
+        out = random_crop_flip(images, 4, torch.Generator().manual_seed(1))
+        padded = F.pad(images, (4, 4, 4, 4))
+        for i in range(16):
+            candidates = [padded[i, :, y:y + 6, x:x + 6].flip(-1) if flip
+                          else padded[i, :, y:y + 6, x:x + 6]
+                          for y in range(9) for x in range(9) for flip in (False, True)]
+            self.assertTrue(any(torch.equal(out[i], c) for c in candidates), i)
+
+    def test_label_stays_with_its_image(self):
+        """Image i is filled with value i + 1: its crop shows only i + 1 and padding zeros."""
+        n = 200
+        images = torch.arange(1, n + 1, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 3, 8, 8)
+        out = random_crop_flip(images.contiguous(), 4, torch.Generator().manual_seed(0))
+        for i in range(n):
+            self.assertEqual(set(out[i].unique().tolist()) - {0}, {i + 1})
+
+    def test_offsets_uniform_over_grid_and_flips_fair(self):
+        draws = 81 * 200
+        oy, ox, flips = sample_crop_flip(draws, 4, torch.Generator().manual_seed(0))
+        self.assertEqual((int(oy.min()), int(oy.max()), int(ox.min()), int(ox.max())),
+                         (0, 8, 0, 8))
+        cells = torch.bincount(oy * 9 + ox, minlength=81).double()
+        expected = draws / 81
+        chi_square = float(((cells - expected) ** 2 / expected).sum())
+        self.assertLess(chi_square, 124.8)  # 80 degrees of freedom, p = 0.001
+        sd = (draws * 0.25) ** 0.5
+        self.assertLess(abs(int(flips.sum()) - draws / 2), 4 * sd)
+
+    @unittest.skipUnless(torch.cuda.is_available(), "needs CUDA")
+    def test_cuda_equals_cpu(self):
+        images = random_images(32, 3, 8, 8)
+        cpu = random_crop_flip(images, 4, torch.Generator().manual_seed(5))
+        cuda = random_crop_flip(images.cuda(), 4, torch.Generator().manual_seed(5))
+        self.assertEqual(cuda.device.type, "cuda")
+        self.assertTrue(torch.equal(cuda.cpu(), cpu))
+
+
+class NormalizeTest(unittest.TestCase):
+    def test_against_hand_computation(self):
+        images = torch.tensor([[[[0, 255]], [[51, 102]]]], dtype=torch.uint8)  # (1, 2, 1, 2)
+        out = normalize(images, (0.5, 0.2), (0.25, 0.1))
+        expected = torch.tensor([[[[(0 - 0.5) / 0.25, (1 - 0.5) / 0.25]],
+                                  [[(0.2 - 0.2) / 0.1, (0.4 - 0.2) / 0.1]]]])
+        self.assertEqual(out.dtype, torch.float32)
+        torch.testing.assert_close(out, expected)
+
+
+if __name__ == "__main__":
+    unittest.main()
