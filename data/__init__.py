@@ -1,0 +1,90 @@
+"""Longtail's data: in-memory uint8 image sets, long-tailed subsets, the stratified validation
+split, batched augmentation, samplers and the device-resident batch loader.
+
+``build_data(cfg.data, seed)`` is the entry point.
+"""
+import torch
+
+from data.augment import crop_flip, normalize, random_crop_flip, sample_crop_flip
+from data.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar10
+from data.image_folder import load_image_folder
+from data.image_set import DataBundle, ImageSet
+from data.imbalance import long_tail_counts, long_tail_indices
+from data.samplers import STRATEGIES, epoch_indices
+from data.split import stratified_split
+from data.synthetic import make_synthetic
+from engine.errors import UserError
+
+DATASETS = ("cifar10", "imagefolder", "synthetic")
+
+__all__ = [
+    "CIFAR10_MEAN", "CIFAR10_STD", "DATASETS", "DataBundle", "ImageSet",
+    "STRATEGIES", "build_data", "channel_stats", "crop_flip", "epoch_indices",
+    "load_cifar10", "load_image_folder", "long_tail_counts", "long_tail_indices",
+    "make_synthetic", "normalize", "random_crop_flip", "sample_crop_flip", "stratified_split",
+]
+
+
+def build_data(data_cfg, seed):
+    """Load the dataset ``data_cfg`` names and derive the run's training, validation and test sets.
+
+    Steps: load the source (the synthetic set's content does not depend on ``seed``); keep a
+    long-tailed subset of the training set (``long_tail_counts`` with n_max = the largest class,
+    images chosen with ``seed``); hold out a stratified validation split from it (``seed``); the
+    test set stays as loaded. mean/std: CIFAR-10's published values for ``cifar10``, otherwise
+    computed from the final training images.
+
+    Args:
+        data_cfg: has dataset, root, download, imbalance.profile, imbalance.factor, val_fraction,
+            synthetic.{num_classes, train_per_class, test_per_class, image_size, channels}.
+        seed: int.
+
+    Returns:
+        DataBundle (val is None when val_fraction is 0).
+    """
+    train, test, classes = _load_source(data_cfg)
+    counts = long_tail_counts(int(torch.bincount(train.labels).max()), len(classes),
+                              data_cfg.imbalance.profile, data_cfg.imbalance.factor)
+    train = train.subset(long_tail_indices(train.labels, counts, seed))
+    val = None
+    if data_cfg.val_fraction > 0:
+        train_idx, val_idx = stratified_split(train.labels, data_cfg.val_fraction, seed)
+        train, val = train.subset(train_idx), train.subset(val_idx)
+    if data_cfg.dataset == "cifar10":
+        mean, std = CIFAR10_MEAN, CIFAR10_STD
+    else:
+        mean, std = channel_stats(train.images)
+    return DataBundle(train, val, test, classes, mean, std)
+
+
+def channel_stats(images):
+    """Per-channel mean and population standard deviation of uint8 (N, C, H, W) images.
+
+    Returns:
+        (mean, std): tuples of C floats in [0, 1] pixel units; a constant channel's std is
+        reported as 1.0 so that normalising by it stays finite.
+    """
+    mean, std = [], []
+    values = torch.arange(256, dtype=torch.float64) / 255
+    for c in range(images.shape[1]):
+        histogram = torch.bincount(images[:, c].flatten(), minlength=256).double()
+        total = histogram.sum()
+        m = float((histogram * values).sum() / total)
+        var = float((histogram * (values - m) ** 2).sum() / total)
+        mean.append(m)
+        std.append(var ** 0.5 if var > 0 else 1.0)
+    return tuple(mean), tuple(std)
+
+
+def _load_source(data_cfg):
+    if data_cfg.dataset == "cifar10":
+        return load_cifar10(data_cfg.root, data_cfg.download)
+    if data_cfg.dataset == "imagefolder":
+        return load_image_folder(data_cfg.root)
+    if data_cfg.dataset == "synthetic":
+        s = data_cfg.synthetic
+        return make_synthetic(s.num_classes, s.train_per_class, s.test_per_class, s.image_size,
+                              s.channels)
+    raise UserError(f"data.dataset: got {data_cfg.dataset!r}; expected one of "
+                    f"{', '.join(DATASETS)}")
+
