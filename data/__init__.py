@@ -1,7 +1,7 @@
 """Longtail's data: in-memory uint8 image sets, long-tailed subsets, the stratified validation
 split, batched augmentation, samplers and the device-resident batch loader.
 
-``build_data(cfg.data, seed)`` is the entry point.
+``build_data(cfg.data, seed)`` is the entry point; ``BatchLoader`` turns its sets into batches.
 """
 import torch
 
@@ -10,6 +10,7 @@ from data.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar10
 from data.image_folder import load_image_folder
 from data.image_set import DataBundle, ImageSet
 from data.imbalance import long_tail_counts, long_tail_indices
+from data.loader import BatchLoader
 from data.samplers import STRATEGIES, epoch_indices
 from data.split import stratified_split
 from data.synthetic import make_synthetic
@@ -18,7 +19,7 @@ from engine.errors import UserError
 DATASETS = ("cifar10", "imagefolder", "synthetic")
 
 __all__ = [
-    "CIFAR10_MEAN", "CIFAR10_STD", "DATASETS", "DataBundle", "ImageSet",
+    "BatchLoader", "CIFAR10_MEAN", "CIFAR10_STD", "DATASETS", "DataBundle", "ImageSet",
     "STRATEGIES", "build_data", "channel_stats", "crop_flip", "epoch_indices",
     "load_cifar10", "load_image_folder", "long_tail_counts", "long_tail_indices",
     "make_synthetic", "normalize", "random_crop_flip", "sample_crop_flip", "stratified_split",
