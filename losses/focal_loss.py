@@ -1,0 +1,92 @@
+"""Class-balanced weights (Cui et al. 2019) and the softmax focal loss (Lin et al. 2017)."""
+import math
+
+import torch
+import torch.nn.functional as F
+
+from engine.errors import UserError
+from losses._common import ClassWeightedLoss, class_counts, float_logits
+
+
+def reweight(cls_num_list, beta=0.9999):
+    """Class-balanced weights from the effective number of samples (Cui et al. 2019).
+
+    w_i = (1 - beta) / (1 - beta^n_i), normalised so that sum_i w_i = C. beta = 0 gives all
+    ones; beta -> 1 approaches inverse class frequency.
+
+    Args:
+        cls_num_list: C training-image counts, each >= 1.
+        beta: in [0, 1).
+
+    Returns:
+        float32 tensor (C,) on the CPU.
+
+    Raises:
+        UserError: beta outside [0, 1), or a count below 1.
+    """
+    if not 0.0 <= beta < 1.0:
+        raise UserError(f"reweight: got beta {beta}; expected a number in [0, 1)")
+    counts = class_counts(cls_num_list, "class-balanced weights")
+    # 1 - beta^n, accurate for beta close to 1; 0^n = 0 for counts >= 1.
+    one_minus_power = (-torch.expm1(counts * math.log(beta)) if beta > 0
+                       else torch.ones_like(counts))
+    weights = (1.0 - beta) / one_minus_power
+    return (weights * (counts.numel() / weights.sum())).float()
+
+
+def focal_loss(input, target, weight=None, gamma=0.0):
+    """Softmax focal loss, reduced as a weighted mean; computed in float32 (or float64).
+
+    loss = sum_i w_{y_i} (1 - p_i)^gamma (-log p_i) / sum_i w_{y_i}, with p_i = softmax(x_i)[y_i].
+    The modulator is exp(gamma * log(1 - p_i)), log(1 - p_i) = logsumexp_{j != y_i} x_ij -
+    logsumexp_j x_ij, so it stays exact (and its gradient finite) when p_i rounds to 1. With
+    gamma = 0 this is ``F.cross_entropy(input, target, weight=weight)``.
+
+    Args:
+        input: logits (N, C), any float dtype (bf16 is promoted to float32).
+        target: class indices int64 (N,).
+        weight: optional class weights (C,); None = all ones.
+        gamma: focusing exponent >= 0.
+
+    Returns:
+        scalar loss, float32 (float64 for float64 logits).
+    """
+    logits = float_logits(input)
+    if weight is not None:
+        weight = weight.to(logits.dtype)
+    if gamma == 0:
+        return F.cross_entropy(logits, target, weight=weight)
+    log_p = F.log_softmax(logits, dim=1)
+    log_p_target = log_p.gather(1, target[:, None]).squeeze(1)
+    is_target = F.one_hot(target, logits.shape[1]).bool()
+    log_not_p = (logits.masked_fill(is_target, float("-inf")).logsumexp(1)
+                 - logits.logsumexp(1))
+    per_sample = -torch.exp(gamma * log_not_p) * log_p_target
+    if weight is None:
+        return per_sample.sum() / per_sample.numel()
+    sample_weight = weight[target]
+    return (per_sample * sample_weight).sum() / sample_weight.sum()
+
+
+class FocalLoss(ClassWeightedLoss):
+    """Softmax focal loss with optional class weights, reduced as a weighted mean.
+
+    ``FocalLoss(weight, gamma=0.)`` equals ``nn.CrossEntropyLoss(weight)``. See ``focal_loss``.
+
+    Args:
+        weight: optional class weights (C,) (e.g. ``reweight(...)``); a float32 buffer.
+        gamma: focusing exponent >= 0.
+
+    Shape:
+        input (N, C) logits, target (N,) int64 class indices -> scalar, float32.
+    """
+
+    def __init__(self, weight=None, gamma=0.0):
+        super().__init__(weight)
+        self.gamma = float(gamma)
+
+    def forward(self, input, target):
+        return focal_loss(input, target, self.weight, self.gamma)
+
+    def extra_repr(self):
+        return f"gamma={self.gamma}"
