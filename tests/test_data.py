@@ -146,6 +146,12 @@ class ImageFolderTest(unittest.TestCase):
         expected = torch.tensor([0, 1, 10, 11]).view(4, 1, 1, 1)
         self.assertLessEqual(int((train.images.int() - expected).abs().max()), 2)
 
+    def test_formats_torchvision_does_not_decode(self):
+        write_folder(self.root, {"a": 2, "b": 1}, ext=".bmp")
+        train, _, _ = load_image_folder(self.root)
+        self.assertEqual(tuple(train.images.shape), (3, 3, 5, 6))
+        self.assertEqual(train.images[:, 2, 4, 5].tolist(), [0, 1, 10])
+
     def test_grayscale_stays_one_channel(self):
         write_folder(self.root, {"a": 2, "b": 1}, mode="L")
         train, test, _ = load_image_folder(self.root)
