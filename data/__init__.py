@@ -42,11 +42,20 @@ def build_data(data_cfg, seed):
 
     Returns:
         DataBundle (val is None when val_fraction is 0).
+
+    Raises:
+        UserError: the dataset cannot be loaded, or a class keeps no training image.
     """
     train, test, classes = _load_source(data_cfg)
     counts = long_tail_counts(int(torch.bincount(train.labels).max()), len(classes),
                               data_cfg.imbalance.profile, data_cfg.imbalance.factor)
     train = train.subset(long_tail_indices(train.labels, counts, seed))
+    kept = torch.bincount(train.labels, minlength=len(classes))
+    if not torch.all(kept > 0):
+        empty = classes[int(torch.nonzero(kept == 0)[0])]
+        raise UserError(f"data.imbalance.factor: {data_cfg.imbalance.factor} leaves class "
+                        f"{empty!r} without training images; expected at most the largest "
+                        f"class's {counts[0]} images")
     val = None
     if data_cfg.val_fraction > 0:
         train_idx, val_idx = stratified_split(train.labels, data_cfg.val_fraction, seed)

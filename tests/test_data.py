@@ -384,6 +384,12 @@ class BuildDataTest(unittest.TestCase):
             with self.assertRaisesRegex(UserError, "CIFAR-10 not found"):
                 build_data(data_cfg("cifar10", root), seed=0)
 
+    def test_factor_that_empties_a_class(self):
+        with self.assertRaisesRegex(UserError, "factor: 40 leaves class 'class3' without "
+                                    "training images; expected at most .* 30 "):
+            build_data(data_cfg(profile="exp", factor=40), seed=0)
+        self.assertEqual(build_data(data_cfg(profile="exp", factor=30), seed=0).cls_num_list[3], 1)
+
     def test_unknown_dataset(self):
         with self.assertRaisesRegex(UserError, "data.dataset.*'mnist'"):
             build_data(data_cfg("mnist"), seed=0)
