@@ -7,6 +7,7 @@ Channels: every image is converted to the mode of the first training image (firs
 file, in sorted order): grayscale -> 1 channel, grayscale with alpha -> 2, RGBA or a palette with
 transparency -> 4, anything else -> RGB, 3. All images (train and test) must share one size.
 """
+import contextlib
 import os
 import warnings
 
@@ -14,14 +15,23 @@ import numpy as np
 import torch
 from PIL import Image
 
-with warnings.catch_warnings():
-    # torchvision 0.29 announces that its decoders will move to torchcodec; the pinned version has
-    # them, and they decode JPEG/PNG/WebP about twice as fast as PIL (which handles the rest).
-    warnings.simplefilter("ignore", DeprecationWarning)
-    from torchvision.io import ImageReadMode, decode_image
-
 from data.image_set import ImageSet
 from engine.errors import UserError
+
+
+@contextlib.contextmanager
+def _quiet_torchvision_io():
+    """Silence torchvision 0.29's notice, at import and at every decode, that its decoders move to
+    torchcodec: the pinned version has them, and they decode JPEG/PNG/WebP about twice as fast as
+    PIL (which decodes everything else)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*TorchVision are deprecated",
+                                category=DeprecationWarning)
+        yield
+
+
+with _quiet_torchvision_io():
+    from torchvision.io import ImageReadMode, decode_image
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff", ".ppm", ".pgm")
 _FAST_EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp")  # decoded by torchvision, the rest by PIL
@@ -105,7 +115,8 @@ class _Decoder:
     def image_set(self, files):
         # One file after another: a thread pool was measured slower here (the GIL), at ~35 us per
         # CIFAR-sized JPEG.
-        images = torch.stack([self._decode(path) for path, _ in files])
+        with _quiet_torchvision_io():
+            images = torch.stack([self._decode(path) for path, _ in files])
         return ImageSet(images, torch.tensor([label for _, label in files], dtype=torch.int64))
 
     def _decode(self, path):
