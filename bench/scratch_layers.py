@@ -1,0 +1,152 @@
+"""Speed of scratch/'s convolution and max pooling: plain loops, vectorised NumPy, torch CPU.
+
+Times forward + backward of each, in one run, on the same float64 data and the same number of
+threads (BLAS for NumPy, intra-op for torch), on three shapes:
+
+    (a) x (100, 3, 31, 31), w (25, 3, 3, 3), stride 2, pad 1   (the course's test shape)
+    (b) x (10, 3, 32, 32),  w (32, 3, 5, 5), stride 1, pad 2   (the train.py layer, batch 10)
+    (c) x (64, 16, 16, 16), w (32, 16, 3, 3), stride 1, pad 1
+
+Pooling (kernel 2, stride 2) runs on each convolution's output. Vectorised and torch times are
+the best of --repeats interleaved runs (the least disturbed by other work on the machine); the
+loops run once. The goal: vectorised within 2x of torch on every shape.
+
+    python bench/scratch_layers.py
+    python bench/scratch_layers.py --threads 1 --no-loops
+"""
+import argparse
+import os
+import sys
+import time
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--threads', type=int, default=os.cpu_count(),
+                        help='threads for NumPy BLAS and for torch (default: %(default)s)')
+    parser.add_argument('--repeats', type=int, default=30)
+    parser.add_argument('--no-loops', action='store_true', help='skip the slow loop versions')
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+for variable in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
+    os.environ[variable] = str(ARGS.threads)
+
+import numpy as np  # noqa: E402  (after the thread variables, which BLAS reads on import)
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from scratch.modules import loops, vectorized  # noqa: E402
+from scratch.modules.workspace import Workspace  # noqa: E402
+
+CASES = [
+    ('a', (100, 3, 31, 31), (25, 3, 3, 3), 2, 1),
+    ('b', (10, 3, 32, 32), (32, 3, 5, 5), 1, 2),
+    ('c', (64, 16, 16, 16), (32, 16, 3, 3), 1, 1),
+]
+POOL_KERNEL = POOL_STRIDE = 2
+
+
+def conv_runners(x, w, b, dout, stride, padding):
+    """Forward + backward closures for the loop, vectorised and torch convolutions."""
+    workspace = Workspace()
+    xt, wt, bt = (torch.from_numpy(a.copy()).requires_grad_() for a in (x, w, b))
+    doutt = torch.from_numpy(dout)
+
+    def loop():
+        loops.conv2d_forward_loops(x, w, b, stride, padding)
+        return loops.conv2d_backward_loops(dout, x, w, stride, padding)
+
+    def fast():
+        _, cache = vectorized.conv2d_forward(x, w, b, stride, padding, workspace)
+        return vectorized.conv2d_backward(dout, cache)
+
+    def reference():
+        xt.grad = wt.grad = bt.grad = None
+        torch.nn.functional.conv2d(xt, wt, bt, stride, padding).backward(doutt)
+        return xt.grad, wt.grad, bt.grad
+
+    return loop, fast, reference
+
+
+def pool_runners(x, dout):
+    """Forward + backward closures for the loop, vectorised and torch max pooling."""
+    xt = torch.from_numpy(x.copy()).requires_grad_()
+    doutt = torch.from_numpy(dout)
+
+    def loop():
+        loops.max_pool_forward_loops(x, POOL_KERNEL, POOL_STRIDE)
+        return (loops.max_pool_backward_loops(dout, x, POOL_KERNEL, POOL_STRIDE),)
+
+    def fast():
+        _, cache = vectorized.max_pool_forward(x, POOL_KERNEL, POOL_STRIDE)
+        return (vectorized.max_pool_backward(dout, cache),)
+
+    def reference():
+        xt.grad = None
+        torch.nn.functional.max_pool2d(xt, POOL_KERNEL, POOL_STRIDE).backward(doutt)
+        return (xt.grad,)
+
+    return loop, fast, reference
+
+
+def best_times(runners, repeats):
+    """Best wall time in seconds of each runner, interleaving them so they share conditions."""
+    for run in runners:
+        run()
+    best = [float('inf')] * len(runners)
+    for _ in range(repeats):
+        for index, run in enumerate(runners):
+            start = time.perf_counter()
+            run()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best
+
+
+def once(run):
+    start = time.perf_counter()
+    run()
+    return time.perf_counter() - start
+
+
+def max_difference(ours, theirs):
+    return max(float(np.abs(a - t.numpy()).max()) for a, t in zip(ours, theirs))
+
+
+def main():
+    torch.set_num_threads(ARGS.threads)
+    print(f"float64, {ARGS.threads} thread(s) for NumPy BLAS and torch "
+          f"(torch {torch.__version__}, NumPy {np.__version__}); forward + backward in ms, "
+          f"best of {ARGS.repeats} (loops: one run)")
+    print(f"{'layer':<46}{'loop':>10}{'vectorised':>12}{'torch':>9}{'vec/torch':>11}"
+          f"{'loop/vec':>10}{'max |diff|':>12}")
+    rng = np.random.RandomState(0)
+    for name, x_shape, w_shape, stride, padding in CASES:
+        x, w, b = rng.randn(*x_shape), rng.randn(*w_shape), rng.randn(w_shape[0])
+        conv_out, _ = vectorized.conv2d_forward(x, w, b, stride, padding)
+        pool_in = np.maximum(conv_out, 0)
+        pool_out, _ = vectorized.max_pool_forward(pool_in, POOL_KERNEL, POOL_STRIDE)
+        rows = [
+            (f"({name}) conv x{x_shape} w{w_shape[:2]}k{w_shape[2]} s{stride} p{padding}",
+             conv_runners(x, w, b, rng.randn(*conv_out.shape), stride, padding)),
+            (f"({name}) pool x{pool_in.shape} k{POOL_KERNEL} s{POOL_STRIDE}",
+             pool_runners(pool_in, rng.randn(*pool_out.shape))),
+        ]
+        for label, (loop, fast, reference) in rows:
+            fast_time, torch_time = best_times((fast, reference), ARGS.repeats)
+            difference = max_difference(fast(), reference())
+            if ARGS.no_loops:
+                loop_columns = f"{'-':>10}"
+                ratio_columns = f"{'-':>10}"
+            else:
+                loop_time = once(loop)
+                loop_columns = f"{loop_time * 1e3:>10.0f}"
+                ratio_columns = f"{loop_time / fast_time:>9.0f}x"
+            print(f"{label:<46}{loop_columns}{fast_time * 1e3:>12.2f}{torch_time * 1e3:>9.2f}"
+                  f"{fast_time / torch_time:>10.2f}x{ratio_columns}{difference:>12.1e}")
+
+
+if __name__ == '__main__':
+    main()
