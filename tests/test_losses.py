@@ -1,0 +1,461 @@
+"""Tests of losses/: every loss against an independent float64 computation on hand-made inputs."""
+import math
+import types
+import unittest
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import losses
+from engine.errors import UserError
+
+CIFAR_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
+
+
+def loss_cfg(name, **changes):
+    """A loss section with the documented defaults, as the engine's LossConfig has them."""
+    values = dict(name=name, gamma=0.0, beta=0.9999, reweight="none", reweight_epoch=0,
+                  ldam_max_margin=0.5, ldam_scale=30.0, tau=1.0)
+    values.update(changes)
+    return types.SimpleNamespace(**values)
+
+
+def sample_batch(num_classes=4, n=6, seed=0, spread=3.0):
+    """Logits float32 (n, C) and targets int64 (n,) covering every class."""
+    generator = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, num_classes, generator=generator) * spread
+    target = torch.arange(n) % num_classes
+    return logits, target
+
+
+def np_log_softmax(row):
+    row = np.asarray(row, dtype=np.float64)
+    top = row.max()
+    return row - top - math.log(np.exp(row - top).sum())
+
+
+def np_cb_weights(counts, beta):
+    """(1 - beta) / (1 - beta^n), normalised to sum to C, written out term by term."""
+    raw = [(1.0 - beta) / (1.0 - beta ** n) for n in counts]
+    return [w * len(counts) / sum(raw) for w in raw]
+
+
+def np_softmax_focal(logits, target, weight, gamma):
+    """sum_i -w_y (1 - p_y)^gamma log p_y / sum_i w_y, one sample at a time."""
+    total, norm = 0.0, 0.0
+    for row, y in zip(np.asarray(logits, dtype=np.float64), np.asarray(target)):
+        log_p = np_log_softmax(row)[y]
+        w = 1.0 if weight is None else float(weight[y])
+        total += -w * (1.0 - math.exp(log_p)) ** gamma * log_p
+        norm += w
+    return total / norm
+
+
+def np_one_vs_all(logits, target, weight, gamma):
+    """Cui et al.'s per-output terms w_y * exp(-g y z - g log(1 + e^-z)) * BCE(z, y), (N, C)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    out = np.zeros_like(logits)
+    for i, y_i in enumerate(np.asarray(target)):
+        w = 1.0 if weight is None else float(weight[y_i])
+        for j, z in enumerate(logits[i]):
+            y = 1.0 if j == y_i else 0.0
+            p = 1.0 / (1.0 + math.exp(-z))
+            bce = -(y * math.log(p) + (1.0 - y) * math.log(1.0 - p))
+            modulator = math.exp(-gamma * y * z - gamma * math.log(1.0 + math.exp(-z)))
+            out[i, j] = w * modulator * bce
+    return out
+
+
+def scalar(tensor):
+    return float(tensor.detach().double())
+
+
+class ReweightTest(unittest.TestCase):
+    def test_hand_computed_weights(self):
+        # beta 0.5, counts 1 and 2: raw 0.5/0.5 = 1 and 0.5/0.75 = 2/3, sum 5/3 -> x 6/5.
+        weights = losses.reweight([1, 2], beta=0.5)
+        self.assertEqual(weights.dtype, torch.float32)
+        self.assertEqual(tuple(weights.shape), (2,))
+        torch.testing.assert_close(weights, torch.tensor([1.2, 0.8]))
+
+    def test_cifar_lt_weights_sum_to_num_classes(self):
+        weights = losses.reweight(CIFAR_LT_100, beta=0.9999)
+        torch.testing.assert_close(weights.double(),
+                                   torch.tensor(np_cb_weights(CIFAR_LT_100, 0.9999),
+                                                dtype=torch.float64), rtol=1e-6, atol=0)
+        self.assertAlmostEqual(float(weights.sum()), 10.0, places=5)
+        self.assertTrue(bool((weights[1:] > weights[:-1]).all()), "rarer classes weigh more")
+
+    def test_beta_zero_gives_ones_and_tensor_counts_work(self):
+        torch.testing.assert_close(losses.reweight(torch.tensor([7, 1, 300]), beta=0.0),
+                                   torch.ones(3))
+
+    def test_bad_counts_and_beta_raise_user_error(self):
+        for counts, beta in (([10, 0, 5], 0.99), ([], 0.99), ([10, 5], 1.0), ([10, 5], -0.1)):
+            with self.subTest(counts=counts, beta=beta), self.assertRaises(UserError) as caught:
+                losses.reweight(counts, beta)
+            self.assertNotIn("\n", str(caught.exception))
+
+
+class FocalLossTest(unittest.TestCase):
+    def test_gamma_zero_is_cross_entropy(self):
+        logits, target = sample_batch()
+        weight = torch.tensor([0.5, 1.0, 2.0, 4.0])
+        for w in (None, weight):
+            with self.subTest(weight=w):
+                self.assertEqual(float(losses.FocalLoss(w, gamma=0.0)(logits, target)),
+                                 float(F.cross_entropy(logits, target, weight=w)))
+
+    def test_gamma_positive_matches_formula(self):
+        logits, target = sample_batch(n=9)
+        weight = [0.5, 1.0, 2.0, 4.0]
+        for gamma in (0.5, 1.0, 2.0):
+            for w in (None, weight):
+                with self.subTest(gamma=gamma, weight=w):
+                    criterion = losses.FocalLoss(None if w is None else torch.tensor(w), gamma)
+                    self.assertAlmostEqual(scalar(criterion(logits, target)),
+                                           np_softmax_focal(logits, target, w, gamma), places=5)
+
+    def test_gradients_match_naive_formula(self):
+        logits, target = sample_batch(n=5)
+        logits = logits.double().requires_grad_()
+        weight = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64)
+        gamma = 2.0
+        self.assertTrue(torch.autograd.gradcheck(
+            lambda x: losses.focal_loss(x, target, weight, gamma), (logits,)))
+        loss = losses.focal_loss(logits, target, weight, gamma)
+        grad, = torch.autograd.grad(loss, logits)
+        p = torch.softmax(logits, 1).gather(1, target[:, None]).squeeze(1)
+        w = weight[target]
+        naive = (-(w * (1 - p) ** gamma * torch.log(p))).sum() / w.sum()
+        naive_grad, = torch.autograd.grad(naive, logits)
+        self.assertAlmostEqual(scalar(loss), scalar(naive), places=12)
+        torch.testing.assert_close(grad, naive_grad, rtol=1e-10, atol=1e-12)
+
+    def test_huge_logits_stay_finite(self):
+        # Row 0: the true class dominates (p_y == 1 in float32); row 1: the true class is hopeless.
+        logits = torch.tensor([[1e4, 0.0, -1e4], [-1e4, 1e4, 0.0]], requires_grad=True)
+        target = torch.tensor([0, 0])
+        for gamma in (0.5, 2.0):
+            with self.subTest(gamma=gamma):
+                loss = losses.FocalLoss(gamma=gamma)(logits, target)
+                grad, = torch.autograd.grad(loss, logits)
+                self.assertTrue(bool(torch.isfinite(grad).all()), grad)
+                # Easy row: loss 0; hard row: (1 - 0)^gamma * 2e4; mean over the two rows.
+                self.assertAlmostEqual(scalar(loss), 1e4, delta=1.0)
+                # The hopeless row pulls the true logit up and the winner down (1/2 each: mean).
+                torch.testing.assert_close(grad[1], torch.tensor([-0.5, 0.5, 0.0]))
+
+
+class ClassBalancedLossTest(unittest.TestCase):
+    counts = [40, 10, 3, 1]
+    beta = 0.9
+
+    def reference(self, loss_type, logits, target, gamma):
+        weight = np_cb_weights(self.counts, self.beta)
+        if loss_type == "focal":
+            return np_one_vs_all(logits, target, weight, gamma).sum() / len(target)
+        if loss_type == "sigmoid":
+            return np_one_vs_all(logits, target, weight, 0.0).mean()
+        return np_softmax_focal(logits, target, weight,
+                                gamma if loss_type == "softmax_focal" else 0.0)
+
+    def test_every_type_matches_independent_computation(self):
+        logits, target = sample_batch(n=8)
+        for loss_type in ("focal", "sigmoid", "softmax", "softmax_focal"):
+            for gamma in (0.0, 0.5, 2.0):
+                with self.subTest(loss_type=loss_type, gamma=gamma):
+                    got = losses.class_balanced_loss(logits, target, self.counts, loss_type,
+                                                     self.beta, gamma)
+                    self.assertEqual(got.dtype, torch.float32)
+                    self.assertEqual(got.dim(), 0)
+                    self.assertAlmostEqual(scalar(got), self.reference(loss_type, logits, target,
+                                                                       gamma), places=5)
+
+    def test_softmax_types_equal_weighted_cross_entropy_and_focal_loss(self):
+        logits, target = sample_batch(n=8)
+        weight = losses.reweight(self.counts, self.beta)
+        torch.testing.assert_close(
+            losses.class_balanced_loss(logits, target, self.counts, "softmax", self.beta),
+            F.cross_entropy(logits, target, weight=weight))
+        torch.testing.assert_close(
+            losses.class_balanced_loss(logits, target, self.counts, "softmax_focal", self.beta,
+                                       gamma=2.0),
+            losses.FocalLoss(weight, gamma=2.0)(logits, target))
+
+    def test_sigmoid_huge_logits_stay_finite(self):
+        logits = torch.tensor([[1e4, -1e4, 0.0, 5.0], [-1e4, 1e4, 30.0, -30.0]],
+                              requires_grad=True)
+        target = torch.tensor([0, 0])
+        w0 = np_cb_weights(self.counts, self.beta)[0]
+        softplus5 = math.log1p(math.exp(5.0))
+        # Outputs at +-1e4 on the right side and at -30 for a negative cost ~0; the wrong ones
+        # cost 1e4 each (modulator 1), z = 30 for a negative costs 30, z = 0 costs log 2.
+        hard = 2e4 + 30.0
+        expected = {
+            "focal": w0 * (math.sqrt(0.5) * math.log(2.0)
+                           + math.sqrt(1 / (1 + math.exp(-5.0))) * softplus5 + hard) / 2,
+            "sigmoid": w0 * (math.log(2.0) + softplus5 + hard) / 8,
+        }
+        for loss_type, want in expected.items():
+            with self.subTest(loss_type=loss_type):
+                loss = losses.class_balanced_loss(logits, target, self.counts, loss_type,
+                                                  self.beta, gamma=0.5)
+                grad, = torch.autograd.grad(loss, logits)
+                self.assertTrue(bool(torch.isfinite(grad).all()), grad)
+                self.assertLess(abs(scalar(loss) - want), 1e-5 * want)
+
+    def test_sigmoid_focal_gradients_match_literal_formula(self):
+        logits, target = sample_batch(n=5)
+        logits = logits.double().requires_grad_()
+        weight = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64)
+        gamma = 1.5
+        self.assertTrue(torch.autograd.gradcheck(
+            lambda x: losses.sigmoid_focal_loss(x, target, weight, gamma), (logits,)))
+        y = F.one_hot(target, 4).double()
+        literal = (torch.exp(-gamma * y * logits - gamma * torch.log1p(torch.exp(-logits)))
+                   * F.binary_cross_entropy_with_logits(logits, y, reduction="none")
+                   * weight[target, None]).sum() / len(target)
+        ours = losses.sigmoid_focal_loss(logits, target, weight, gamma)
+        torch.testing.assert_close(torch.autograd.grad(ours, logits)[0],
+                                   torch.autograd.grad(literal, logits)[0])
+
+    def test_bad_loss_type_and_counts_raise_user_error(self):
+        logits, target = sample_batch()
+        for counts, loss_type in ((self.counts, "hinge"), ([4, 0, 2, 1], "focal"),
+                                  ([4, 2, 1], "softmax")):
+            with self.subTest(counts=counts, loss_type=loss_type), self.assertRaises(UserError):
+                losses.class_balanced_loss(logits, target, counts, loss_type)
+
+
+class LDAMLossTest(unittest.TestCase):
+    def test_margins_follow_quarter_power_with_largest_max_margin(self):
+        # n^(-1/4) of 16, 1, 81 = 1/2, 1, 1/3; the largest (n = 1) becomes 0.5.
+        criterion = losses.LDAMLoss([16, 1, 81], max_margin=0.5)
+        torch.testing.assert_close(criterion.margins, torch.tensor([0.25, 0.5, 1 / 6]))
+        margins = losses.LDAMLoss(CIFAR_LT_100).margins.double()
+        self.assertAlmostEqual(float(margins.max()), 0.5, places=6)
+        expected = 0.5 * (torch.tensor(CIFAR_LT_100, dtype=torch.float64) / 50) ** -0.25
+        torch.testing.assert_close(margins, expected)
+
+    def test_loss_matches_per_sample_computation(self):
+        counts, scale = [16, 1, 81], 30.0
+        margins = [0.25, 0.5, 1 / 6]
+        logits, target = sample_batch(num_classes=3, n=7, spread=0.5)
+        weight = [0.2, 1.5, 0.7]
+        for w in (None, weight):
+            with self.subTest(weight=w):
+                total, norm = 0.0, 0.0
+                for row, y in zip(logits.double().numpy(), target.numpy()):
+                    shifted = row.copy()
+                    shifted[y] -= margins[y]
+                    ww = 1.0 if w is None else w[y]
+                    total -= ww * np_log_softmax(scale * shifted)[y]
+                    norm += ww
+                criterion = losses.LDAMLoss(counts, 0.5, scale,
+                                            weight=None if w is None else torch.tensor(w))
+                self.assertAlmostEqual(scalar(criterion(logits, target)), total / norm, places=4)
+
+    def test_zero_count_raises_user_error(self):
+        with self.assertRaises(UserError):
+            losses.LDAMLoss([10, 0, 3])
+
+
+class LogitAdjustmentTest(unittest.TestCase):
+    counts = [1, 3, 12]   # prior 1/16, 3/16, 12/16
+
+    def test_offsets_are_tau_log_prior(self):
+        criterion = losses.LogitAdjustedLoss(self.counts, tau=2.0)
+        expected = [2.0 * math.log(n / 16) for n in self.counts]
+        torch.testing.assert_close(criterion.offsets, torch.tensor(expected, dtype=torch.float32))
+
+    def test_logit_adjusted_loss_is_cross_entropy_on_shifted_logits(self):
+        logits, target = sample_batch(num_classes=3, n=7)
+        tau = 1.5
+        total = 0.0
+        for row, y in zip(logits.double().numpy(), target.numpy()):
+            shifted = row + np.array([tau * math.log(n / 16) for n in self.counts])
+            total -= np_log_softmax(shifted)[y]
+        got = losses.LogitAdjustedLoss(self.counts, tau)(logits, target)
+        self.assertAlmostEqual(scalar(got), total / len(target), places=5)
+
+    def test_balanced_softmax_is_cross_entropy_on_logits_plus_log_counts(self):
+        logits, target = sample_batch(num_classes=3, n=7)
+        weight = torch.tensor([2.0, 1.0, 0.5])
+        log_counts = torch.log(torch.tensor(self.counts, dtype=torch.float32))
+        for w in (None, weight):
+            with self.subTest(weight=w):
+                torch.testing.assert_close(
+                    losses.BalancedSoftmaxLoss(self.counts, weight=w)(logits, target),
+                    F.cross_entropy(logits + log_counts, target, weight=w))
+
+    def test_posthoc_adjust_subtracts_tau_log_prior(self):
+        logits = torch.tensor([[0.0, 0.0, 0.0], [1.0, -2.0, 3.0]])
+        adjusted = losses.posthoc_adjust(logits, self.counts, tau=0.5)
+        offsets = torch.tensor([0.5 * math.log(n / 16) for n in self.counts])
+        torch.testing.assert_close(adjusted, logits - offsets)
+        # Equal logits: the rarest class wins after adjustment.
+        self.assertEqual(int(adjusted[0].argmax()), 0)
+        self.assertTrue(torch.equal(losses.posthoc_adjust(logits, self.counts, 0.0), logits))
+        self.assertEqual(losses.posthoc_adjust(logits.bfloat16(), self.counts, 1.0).dtype,
+                         torch.float32)
+
+
+class BuildLossTest(unittest.TestCase):
+    counts = [40, 10, 3, 1]
+
+    def test_loss_names(self):
+        self.assertEqual(losses.LOSS_NAMES, ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam",
+                                             "logit_adjusted", "balanced_softmax"))
+
+    def test_every_name_builds_the_documented_loss(self):
+        logits, target = sample_batch(n=8)
+        beta, gamma = 0.9, 2.0
+        weight = losses.reweight(self.counts, beta)
+        expected = {
+            "ce": F.cross_entropy(logits, target, weight=weight),
+            "focal": losses.class_balanced_loss(logits, target, self.counts, "softmax_focal",
+                                                beta, gamma),
+            "sigmoid": losses.class_balanced_loss(logits, target, self.counts, "sigmoid", beta),
+            "sigmoid_focal": losses.class_balanced_loss(logits, target, self.counts, "focal",
+                                                        beta, gamma),
+            "ldam": losses.LDAMLoss(self.counts, 0.5, 30.0, weight)(logits, target),
+            "logit_adjusted": losses.LogitAdjustedLoss(self.counts, 1.0, weight)(logits, target),
+            "balanced_softmax": F.cross_entropy(
+                logits + torch.log(torch.tensor(self.counts, dtype=torch.float32)), target,
+                weight=weight),
+        }
+        self.assertEqual(set(expected), set(losses.LOSS_NAMES))
+        for name in losses.LOSS_NAMES:
+            with self.subTest(name=name):
+                criterion = losses.build_loss(
+                    loss_cfg(name, gamma=gamma, beta=beta, reweight="class_balanced"),
+                    self.counts)
+                self.assertIsInstance(criterion, nn.Module)
+                criterion.set_epoch(0)
+                got = criterion(logits, target)
+                self.assertEqual(got.dtype, torch.float32)
+                self.assertEqual(got.dim(), 0)
+                torch.testing.assert_close(got, expected[name])
+
+    def test_bf16_logits_under_autocast_give_fp32_loss(self):
+        logits, target = sample_batch(n=8)
+        layer = nn.Linear(4, 4)
+        with torch.no_grad():
+            layer.weight.copy_(torch.eye(4))
+            layer.bias.zero_()
+        for name in losses.LOSS_NAMES:
+            with self.subTest(name=name):
+                criterion = losses.build_loss(loss_cfg(name, gamma=1.0), self.counts)
+                with torch.autocast("cpu", dtype=torch.bfloat16):
+                    half = layer(logits)
+                    self.assertEqual(half.dtype, torch.bfloat16)
+                    got = criterion(half, target)
+                self.assertEqual(got.dtype, torch.float32)
+                torch.testing.assert_close(got, criterion(half.float(), target))
+
+    def test_huge_logits_give_finite_loss_and_gradients(self):
+        logits = torch.tensor([[1e4, 0.0, -1e4, 5.0], [-1e4, 1e4, 0.0, 0.0]], requires_grad=True)
+        target = torch.tensor([0, 0])
+        for name in losses.LOSS_NAMES:
+            with self.subTest(name=name):
+                criterion = losses.build_loss(
+                    loss_cfg(name, gamma=0.5, reweight="class_balanced"), self.counts)
+                loss = criterion(logits, target)
+                grad, = torch.autograd.grad(loss, logits)
+                self.assertTrue(bool(torch.isfinite(loss)), loss)
+                self.assertTrue(bool(torch.isfinite(grad).all()), grad)
+
+    def test_all_ones_weights_equal_unweighted_exactly(self):
+        logits, target = sample_batch(n=8)
+        ones = torch.ones(4)
+        pairs = [
+            (losses.FocalLoss(), losses.FocalLoss(ones)),
+            (losses.FocalLoss(gamma=2.0), losses.FocalLoss(ones, gamma=2.0)),
+            (losses.SigmoidLoss(), losses.SigmoidLoss(ones)),
+            (losses.SigmoidFocalLoss(gamma=2.0), losses.SigmoidFocalLoss(ones, gamma=2.0)),
+            (losses.LDAMLoss(self.counts), losses.LDAMLoss(self.counts, weight=ones)),
+            (losses.LogitAdjustedLoss(self.counts), losses.LogitAdjustedLoss(self.counts,
+                                                                              weight=ones)),
+            (losses.BalancedSoftmaxLoss(self.counts), losses.BalancedSoftmaxLoss(self.counts,
+                                                                                  ones)),
+        ]
+        for plain, weighted in pairs:
+            with self.subTest(loss=type(plain).__name__):
+                self.assertTrue(torch.equal(plain(logits, target), weighted(logits, target)))
+
+    def test_deferred_reweighting_switches_exactly_at_reweight_epoch(self):
+        logits, target = sample_batch(n=8)
+        for name in losses.LOSS_NAMES:
+            with self.subTest(name=name):
+                plain = losses.build_loss(loss_cfg(name, gamma=1.0), self.counts)
+                weighted = losses.build_loss(
+                    loss_cfg(name, gamma=1.0, reweight="class_balanced"), self.counts)
+                drw = losses.build_loss(
+                    loss_cfg(name, gamma=1.0, reweight="class_balanced", reweight_epoch=3),
+                    self.counts)
+                self.assertIn("weight", dict(drw.named_buffers()))
+                buffer = drw.weight.data_ptr()
+                unweighted, reweighted = plain(logits, target), weighted(logits, target)
+                self.assertFalse(torch.equal(unweighted, reweighted))
+                for epoch, want in ((0, unweighted), (2, unweighted), (3, reweighted),
+                                    (7, reweighted), (1, unweighted)):
+                    drw.set_epoch(epoch)
+                    self.assertTrue(torch.equal(drw(logits, target), want), f"epoch {epoch}")
+                self.assertEqual(drw.weight.data_ptr(), buffer, "switched in place")
+
+    def test_weights_move_with_the_module(self):
+        drw = losses.build_loss(loss_cfg("ldam", reweight="class_balanced", reweight_epoch=2),
+                                self.counts).to(torch.float64)
+        self.assertEqual(drw.weight.dtype, torch.float64)
+        drw.set_epoch(2)
+        torch.testing.assert_close(drw.weight, losses.reweight(self.counts, 0.9999).double())
+
+    def test_invalid_configs_raise_user_error(self):
+        cases = [(loss_cfg("hinge"), self.counts),
+                 (loss_cfg("ce", reweight="inverse"), self.counts),
+                 (loss_cfg("ce", reweight="class_balanced"), [5, 0, 2, 1]),
+                 (loss_cfg("ldam"), [5, 0, 2, 1]),
+                 (loss_cfg("logit_adjusted"), [5, 0, 2, 1]),
+                 (loss_cfg("balanced_softmax"), [])]
+        for cfg, counts in cases:
+            with self.subTest(cfg=cfg), self.assertRaises(UserError) as caught:
+                losses.build_loss(cfg, counts)
+            self.assertNotIn("\n", str(caught.exception))
+        losses.build_loss(loss_cfg("ce"), [5, 0, 2, 1])   # plain CE needs no counts
+
+
+class InitFinalBiasTest(unittest.TestCase):
+    def model(self):
+        torch.manual_seed(0)
+        return nn.Sequential(nn.Linear(6, 5), nn.ReLU(), nn.Linear(5, 4))
+
+    def test_sigmoid_losses_set_prior_bias_on_the_classifier_only(self):
+        for name in ("sigmoid", "sigmoid_focal"):
+            with self.subTest(name=name):
+                model = self.model()
+                hidden_bias = model[0].bias.detach().clone()
+                losses.init_final_bias(model, loss_cfg(name))
+                torch.testing.assert_close(model[2].bias, torch.full((4,), -math.log(9.0)))
+                torch.testing.assert_close(torch.sigmoid(model[2].bias), torch.full((4,), 0.1))
+                self.assertTrue(torch.equal(model[0].bias, hidden_bias))
+
+    def test_other_losses_leave_the_model_unchanged(self):
+        for name in ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax"):
+            with self.subTest(name=name):
+                model, reference = self.model(), self.model()
+                losses.init_final_bias(model, loss_cfg(name))
+                for a, b in zip(model.parameters(), reference.parameters()):
+                    self.assertTrue(torch.equal(a, b))
+
+    def test_classifier_without_bias_raises_user_error(self):
+        for model in (nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 4, bias=False)),
+                      nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4))):
+            with self.subTest(model=model), self.assertRaises(UserError):
+                losses.init_final_bias(model, loss_cfg("sigmoid_focal"))
+
+
+if __name__ == "__main__":
+    unittest.main()
