@@ -1,0 +1,305 @@
+"""Sweeps: grid expansion and names, aggregation over seeds, skipping, interruption and resume.
+
+The sweep runs a small fake ``main.py`` (written here) that takes the real command line and
+writes a run folder, so these tests need neither torch nor training.
+"""
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import unittest
+
+import yaml
+
+from tools import collect, sweep
+from tools.runs import load_run
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+# FAKE_MODE: "ok"; "interrupt_once" (the first call saves last.pt and exits 130);
+# "wait_for_sigint" (the first call saves last.pt, then waits for SIGINT and exits 130);
+# "fail=<text>" (runs whose name holds <text> exit 1). Every call is logged to FAKE_LOG.
+FAKE_MAIN = textwrap.dedent("""\
+    import json, os, signal, sys, time
+    args = sys.argv[1:]
+    mode = os.environ["FAKE_MODE"]
+    with open(os.environ["FAKE_LOG"], "a") as log:
+        log.write(json.dumps(args) + "\\n")
+    if args[0] == "--resume":
+        run_dir = args[1]
+        with open(os.path.join(run_dir, "config.yaml")) as f:
+            sets = json.load(f)
+    else:
+        sets = dict(a.split("=", 1) for a in args[3::2])
+        run_dir = os.path.join(sets["run.dir"], sets["run.name"])
+        os.makedirs(run_dir)
+        with open(os.path.join(run_dir, "config.yaml"), "w") as f:
+            json.dump(sets, f)
+    if mode.startswith("fail=") and mode[5:] in run_dir:
+        sys.exit(1)
+    marker = os.environ["FAKE_LOG"] + ".stopped"
+    if mode in ("interrupt_once", "wait_for_sigint") and not os.path.exists(marker):
+        stop = []
+        signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+        open(os.path.join(run_dir, "last.pt"), "w").close()
+        open(marker, "w").close()
+        while mode == "wait_for_sigint" and not stop:
+            time.sleep(0.01)
+        sys.exit(130)
+    accuracy = 0.5 + 0.1 * int(sets["seed"]) + (0.2 if "method=b" in run_dir else 0.0)
+    summary = {"accuracy": accuracy, "balanced_accuracy": accuracy / 2, "macro_f1": 0.25,
+               "groups": {"many": 0.9, "medium": 0.4, "few": None},
+               "thirds": {"head": 0.9, "middle": 0.5, "tail": 0.1}}
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump({"run": os.path.basename(run_dir), "finished": True, "test": summary}, f)
+    """)
+
+GRID = {
+    "base": "base.yaml",
+    "prefix": "t",
+    "axes": {"method": {"a": {"loss.name": "ce"},
+                        "b": {"loss.name": "ldam", "model.normed_classifier": True}},
+             "data.imbalance.factor": [10, 100],
+             "seed": [0, 1]},
+}
+
+
+def summary(accuracy, few=None):
+    """A minimal test summary, as ``engine.metrics.summarize`` lays it out."""
+    return {"accuracy": accuracy, "balanced_accuracy": accuracy, "macro_f1": accuracy,
+            "groups": {"many": accuracy, "medium": accuracy, "few": few},
+            "thirds": {"head": accuracy, "middle": accuracy, "tail": accuracy}}
+
+
+def write_finished_run(run_dir, accuracy, few=None):
+    os.makedirs(run_dir)
+    with open(os.path.join(run_dir, "config.yaml"), "w") as f:
+        f.write("seed: 0\n")
+    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
+        json.dump({"finished": True, "test": summary(accuracy, few)}, f)
+
+
+class GridTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+
+    def grid(self, raw):
+        path = os.path.join(self.tmp.name, "grid.yaml")
+        with open(path, "w") as f:
+            yaml.safe_dump(raw, f, sort_keys=False)
+        return sweep.load_grid(path)
+
+    def test_cartesian_product_with_readable_names(self):
+        runs = sweep.expand(self.grid(dict(GRID, set={"train.epochs": 3})))
+        self.assertEqual(len(runs), 8)
+        self.assertEqual(runs[0]["name"], "t-method=a-factor=10-seed=0")
+        self.assertEqual(runs[-1]["name"], "t-method=b-factor=100-seed=1")
+        self.assertEqual(runs[-1]["overrides"],
+                         ["train.epochs=3", "loss.name=ldam", "model.normed_classifier=true",
+                          "data.imbalance.factor=100", "seed=1"])
+        self.assertEqual(runs[-1]["labels"], {"method": "b", "factor": "100", "seed": "1"})
+        self.assertEqual(len({run["name"] for run in runs}), 8)
+
+    def test_colliding_short_names_use_the_full_key(self):
+        grid = self.grid({"base": "b.yaml", "prefix": "p",
+                          "axes": {"loss.gamma": [1], "x.gamma": [2], "train.lr": [0.1]}})
+        self.assertEqual(sweep.expand(grid)[0]["name"], "p-loss.gamma=1-x.gamma=2-lr=0.1")
+        self.assertEqual(sweep.group_columns(grid), ["loss.gamma", "x.gamma", "lr"])
+
+    def test_seed_axis_is_not_grouped(self):
+        self.assertEqual(sweep.group_columns(self.grid(GRID)), ["method", "factor"])
+
+    def test_values_are_written_as_set_reads_them(self):
+        self.assertEqual(sweep.format_value("ce"), "ce")
+        self.assertEqual(sweep.format_value(True), "true")
+        self.assertEqual(sweep.format_value("100"), '"100"')
+        self.assertEqual(sweep.format_value([160, 180]), "[160, 180]")
+        self.assertEqual(sweep.format_value(1e-4), "0.0001")
+        for value in ("ce", True, "100", [160, 180], 1e-4, "true"):
+            self.assertEqual(yaml.safe_load(sweep.format_value(value)), value)
+
+    def test_malformed_grids_are_rejected(self):
+        bad = [{"prefix": "p", "axes": {"seed": [0]}},
+               dict(GRID, extra=1),
+               dict(GRID, axes={"seed": []}),
+               dict(GRID, axes={"loss.name": ["a b"]}),
+               dict(GRID, axes={"method": {"ce": "loss.name=ce"}}),
+               dict(GRID, axes={"loss.name": [{"x": 1}]})]
+        for raw in bad:
+            with self.subTest(raw=raw), self.assertRaises(sweep.GridError):
+                self.grid(raw)
+
+
+class AggregateTest(unittest.TestCase):
+    def test_mean_and_sample_std_over_seeds(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = os.path.join(tmp, "grid.yaml")
+            with open(path, "w") as f:
+                yaml.safe_dump(dict(GRID, axes={"method": {"a": {"loss.name": "ce"},
+                                                           "b": {"loss.name": "focal"},
+                                                           "c": {"loss.name": "ldam"}},
+                                                "seed": [0, 1, 2]}), f, sort_keys=False)
+            grid = sweep.load_grid(path)
+            for seed, accuracy in enumerate([0.70, 0.72, 0.77]):
+                write_finished_run(os.path.join(tmp, f"t-method=a-seed={seed}"), accuracy,
+                                   few=0.1 * seed if seed else None)
+            write_finished_run(os.path.join(tmp, "t-method=b-seed=1"), 0.8)
+            os.makedirs(os.path.join(tmp, "t-method=b-seed=2"))  # started, never finished
+            csv_path, md_path = sweep.write_summary(grid, tmp)
+            with open(csv_path) as f:
+                rows = list(csv.DictReader(f))
+            with open(md_path) as f:
+                markdown = f.read()
+        self.assertEqual([row["method"] for row in rows], ["a", "b", "c"])
+        self.assertEqual([row["n"] for row in rows], ["3", "1", "0"])
+        self.assertAlmostEqual(float(rows[0]["accuracy_mean"]), 0.73)
+        self.assertAlmostEqual(float(rows[0]["accuracy_std"]), (0.0026 / 2) ** 0.5)
+        self.assertAlmostEqual(float(rows[0]["few_mean"]), 0.15)  # seed 0 has no few class
+        self.assertAlmostEqual(float(rows[0]["few_std"]), 0.1 / 2 ** 0.5)
+        self.assertEqual(rows[1]["accuracy_std"], "")
+        self.assertEqual(rows[2]["accuracy_mean"], "")
+        self.assertIn("| a | 3 | 73.00 ± 3.61 |", markdown)
+        self.assertIn("| b | 1 | 80.00 |", markdown)
+        self.assertIn("| c | 0 | — |", markdown)
+
+    def test_format_stat(self):
+        self.assertEqual(collect.format_stat(collect.Stat(0.7457, 0.0031, 3)), "74.57 ± 0.31")
+        self.assertEqual(collect.format_stat(collect.Stat(0.5, None, 1)), "50.00")
+        self.assertEqual(collect.format_stat(collect.Stat(None, None, 0)), collect.MISSING)
+
+
+class SweepRunTest(unittest.TestCase):
+    """The sweep command end to end, with the fake main."""
+
+    def setUp(self):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        self.dir = tmp.name
+        self.main = os.path.join(self.dir, "fake_main.py")
+        with open(self.main, "w") as f:
+            f.write(FAKE_MAIN)
+        self.grid = os.path.join(self.dir, "grid.yaml")
+        with open(self.grid, "w") as f:
+            yaml.safe_dump(dict(GRID, axes={"method": GRID["axes"]["method"],
+                                            "seed": [0, 1]}), f, sort_keys=False)
+        self.runs = os.path.join(self.dir, "runs")
+        self.log = os.path.join(self.dir, "calls.log")
+
+    def command(self, *extra):
+        return [sys.executable, "-m", "tools.sweep", self.grid, "--main", self.main,
+                "--outdir", self.runs, *extra]
+
+    def env(self, mode):
+        return dict(os.environ, FAKE_MODE=mode, FAKE_LOG=self.log)
+
+    def sweep(self, mode="ok", *extra):
+        return subprocess.run(self.command(*extra), cwd=REPO, env=self.env(mode),
+                              capture_output=True, text=True, timeout=60)
+
+    def calls(self):
+        if not os.path.exists(self.log):
+            return []
+        with open(self.log) as f:
+            return [json.loads(line) for line in f]
+
+    def test_runs_everything_then_skips_finished_runs(self):
+        result = self.sweep()
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(self.calls()), 4)
+        first = self.calls()[0]
+        self.assertEqual(first[:2], ["--config", "base.yaml"])
+        self.assertEqual(first[-4:], ["--set", "run.name=t-method=a-seed=0",
+                                      "--set", f"run.dir={self.runs}"])
+        with open(os.path.join(self.runs, "t-summary.csv")) as f:
+            rows = list(csv.DictReader(f))
+        self.assertEqual([(r["method"], r["n"]) for r in rows], [("a", "2"), ("b", "2")])
+        self.assertAlmostEqual(float(rows[1]["accuracy_mean"]), 0.75)
+
+        again = self.sweep()
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertEqual(len(self.calls()), 4, "finished runs must not start again")
+        self.assertEqual(again.stdout.count("finished, skipped"), 4)
+
+    def test_dry_list_runs_nothing(self):
+        result = self.sweep("ok", "--dry-list")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(len(result.stdout.splitlines()), 4)
+        self.assertIn("t-method=b-seed=1  [new]", result.stdout)
+        self.assertEqual(self.calls(), [])
+        self.assertFalse(os.path.exists(self.runs))
+
+    def test_interrupted_run_stops_the_sweep_and_is_resumed(self):
+        first = self.sweep("interrupt_once")
+        self.assertEqual(first.returncode, 130, first.stderr)
+        self.assertEqual(len(self.calls()), 1, "the sweep must stop with the run")
+        run_dir = os.path.join(self.runs, "t-method=a-seed=0")
+        self.assertTrue(load_run(run_dir)["resumable"])
+
+        second = self.sweep("interrupt_once")
+        self.assertEqual(second.returncode, 0, second.stderr)
+        self.assertEqual(self.calls()[1], ["--resume", run_dir])
+        self.assertEqual(len(self.calls()), 5)
+        self.assertFalse(os.path.exists(run_dir + "-2"))
+        self.assertTrue(all(load_run(os.path.join(self.runs, name))["finished"]
+                            for name in os.listdir(self.runs) if not name.endswith(("csv", "md"))))
+
+    def test_ctrl_c_stops_the_run_and_the_sweep(self):
+        process = subprocess.Popen(self.command(), cwd=REPO, env=self.env("wait_for_sigint"),
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.log + ".stopped") and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        stdout, stderr = process.communicate(timeout=30)
+        self.assertEqual(process.returncode, 130, stderr)
+        self.assertEqual(len(self.calls()), 1)
+        self.assertIn("run the same command to continue", stdout + stderr)
+
+        resumed = self.sweep("wait_for_sigint")
+        self.assertEqual(resumed.returncode, 0, resumed.stderr)
+        self.assertEqual(self.calls()[1][0], "--resume")
+
+    def test_failed_run_does_not_stop_the_others(self):
+        result = self.sweep("fail=method=a-seed=1")
+        self.assertEqual(result.returncode, 1)
+        self.assertEqual(len(self.calls()), 4)
+        self.assertIn("1 run(s) failed: t-method=a-seed=1", result.stdout)
+
+    def test_leftovers_of_a_run_that_saved_nothing_are_replaced(self):
+        stale = os.path.join(self.runs, "t-method=a-seed=0")
+        os.makedirs(stale)
+        with open(os.path.join(stale, "config.yaml"), "w") as f:
+            f.write("{}")
+        blocked = os.path.join(self.runs, "t-method=a-seed=1")
+        os.makedirs(blocked)
+        open(os.path.join(blocked, "notes.txt"), "w").close()
+        result = self.sweep()
+        self.assertEqual(result.returncode, 1)
+        self.assertTrue(load_run(stale)["finished"])
+        self.assertFalse(os.path.exists(stale + "-2"))
+        self.assertEqual(os.listdir(blocked), ["notes.txt"], "never delete unknown files")
+        self.assertIn("move it away", result.stdout)
+
+    def test_collect_only_and_bad_grid(self):
+        self.assertEqual(self.sweep().returncode, 0)
+        os.remove(os.path.join(self.runs, "t-summary.md"))
+        result = self.sweep("ok", "--collect-only")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.runs, "t-summary.md")))
+        self.assertEqual(len(self.calls()), 4)
+        with open(self.grid, "w") as f:
+            f.write("prefix: t\n")
+        bad = self.sweep()
+        self.assertEqual(bad.returncode, 2)
+        self.assertTrue(bad.stderr.startswith("error: "))
+
+
+if __name__ == "__main__":
+    unittest.main()
