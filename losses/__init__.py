@@ -8,6 +8,7 @@ the sigmoid losses their prior bias.
 """
 import math
 
+import torch
 from torch import nn
 
 from engine.config import LOSS_NAMES
@@ -90,4 +91,5 @@ def init_final_bias(model, loss_cfg):
         raise UserError(f"loss.name: {loss_cfg.name} needs a final linear layer with a bias to "
                         f"initialise; the model's last layer is {type(layer).__name__} "
                         "(use model.normed_classifier: false)")
-    layer.bias.data.fill_(-math.log((1.0 - SIGMOID_PRIOR) / SIGMOID_PRIOR))
+    with torch.no_grad():
+        layer.bias.fill_(-math.log((1.0 - SIGMOID_PRIOR) / SIGMOID_PRIOR))
