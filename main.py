@@ -46,10 +46,10 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        from engine import app
         from engine.config import load_config
 
         cfg = load_config(args.config, args.overrides) if args.config else None
+        from engine import app  # torch and the data stack load only once the config is valid
         if args.dry_run:
             app.dry_run(cfg)
         elif args.eval:
@@ -62,6 +62,9 @@ def main(argv=None):
     except Interrupted as stop:
         print(f"\ninterrupted: progress saved to {stop.run_dir}/last.pt; continue with\n"
               f"  python main.py --resume {stop.run_dir}", file=sys.stderr)
+        return Interrupted.exit_code
+    except KeyboardInterrupt:
+        print("\ninterrupted outside the training loop; nothing new was saved", file=sys.stderr)
         return Interrupted.exit_code
     except NonFiniteLoss as error:
         print(f"error: {error}; best.pt keeps the best weights so far", file=sys.stderr)

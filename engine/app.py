@@ -39,11 +39,11 @@ def evaluate_checkpoint(cfg, path):
     model.load_state_dict(state["model"])
     model.to(context.device)
     summary, posthoc = _test(cfg, bundle, model, context)
-    print(format_summary(summary, bundle.classes))
+    print(format_summary(summary, bundle.classes, bundle.cls_num_list))
     print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
     if posthoc is not None:
         print(f"with post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
-        print(format_summary(posthoc, bundle.classes))
+        print(format_summary(posthoc, bundle.classes, bundle.cls_num_list))
 
 
 def train(cfg, resume_dir=None):
@@ -52,9 +52,12 @@ def train(cfg, resume_dir=None):
     Returns:
         The path of the run's folder.
     """
+    state = None
+    if resume_dir is not None:
+        cfg, state = load_resume_state(resume_dir, cfg)
     context = distributed.setup(cfg.device)
     try:
-        return _train(cfg, resume_dir, context)
+        return _train(cfg, state, resume_dir, context)
     finally:
         distributed.teardown(context)
 
@@ -81,10 +84,7 @@ def load_resume_state(resume_dir, cfg_from_flags):
     return cfg, ckpt.load_checkpoint(last_path)
 
 
-def _train(cfg, resume_dir, context):
-    state = None
-    if resume_dir is not None:
-        cfg, state = load_resume_state(resume_dir, cfg)
+def _train(cfg, state, resume_dir, context):
     bundle = data.build_data(cfg.data, cfg.seed)
     _check_batch_size(cfg, bundle, context)
     torch.manual_seed(cfg.seed)
@@ -132,11 +132,11 @@ def _finish(cfg, bundle, trainer, context, run_dir):
     started = time.perf_counter()
     summary, posthoc = _test(cfg, bundle, trainer.model, context)
     print(f"\ntest set, best weights (epoch {trainer.best['epoch']}):")
-    print(format_summary(summary, bundle.classes))
+    print(format_summary(summary, bundle.classes, bundle.cls_num_list))
     print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
     if posthoc is not None:
         print(f"\nwith post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
-        print(format_summary(posthoc, bundle.classes))
+        print(format_summary(posthoc, bundle.classes, bundle.cls_num_list))
     save_confusion_png(torch.tensor(summary["confusion"]), bundle.classes,
                        os.path.join(run_dir, "confusion.png"))
     metrics = {
@@ -167,14 +167,14 @@ def _test(cfg, bundle, model, context):
     """(summary, post-hoc summary or None) of ``model`` on the test set."""
     loader = _loader(cfg, bundle, bundle.test, distributed.Context(0, 1, context.device),
                      train=False)
-    offsets = None
+    adjust = None
     if cfg.eval.posthoc_tau > 0:
-        prior = torch.tensor(bundle.cls_num_list, dtype=torch.float32)
-        offsets = cfg.eval.posthoc_tau * torch.log(prior / prior.sum())
+        def adjust(logits):
+            return losses.posthoc_adjust(logits, bundle.cls_num_list, cfg.eval.posthoc_tau)
     confusion, adjusted = confusion_matrices(model, loader, bundle.num_classes,
-                                             autocast_for(cfg.train, context.device), offsets)
+                                             autocast_for(cfg.train, context.device), adjust)
     args = (bundle.cls_num_list, cfg.eval.many_shot, cfg.eval.few_shot)
-    return summarize(confusion, *args), (summarize(adjusted, *args) if offsets is not None
+    return summarize(confusion, *args), (summarize(adjusted, *args) if adjust is not None
                                          else None)
 
 

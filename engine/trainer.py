@@ -114,7 +114,7 @@ class Trainer:
             lr = cfg.lr * lr_factor(epoch, step, steps, cfg)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            loss, correct = self._step(images, labels)
+            loss, correct = self.train_step(images, labels)
             bad = ~torch.isfinite(loss) & (first_bad_step < 0)
             first_bad_step = torch.where(bad, step, first_bad_step)
             self.stats["loss_sum"] += loss.double() * labels.numel()
@@ -135,7 +135,7 @@ class Trainer:
         bar.close()
         self._check_finite(epoch, first_bad_step)
 
-    def _step(self, images, labels):
+    def train_step(self, images, labels):
         """One SGD step on a batch; returns (loss, number correct) as device tensors."""
         if self.use_cuda and self.cfg.train.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
