@@ -1,0 +1,168 @@
+"""The report built from small fake runs: table numbers, missing cells, notes and figures."""
+import contextlib
+import io
+import json
+import os
+import tempfile
+import unittest
+
+import torch
+import yaml
+
+from engine.metrics import summarize
+from report import build
+
+CLASSES = ["plane", "car", "bird", "cat"]
+COUNTS = [500, 200, 50, 30]  # no class below 20 images: the few-shot group is empty
+
+
+def config(loss, factor=100, seed=0, model="resnet32", val_fraction=0.0, posthoc_tau=0.0):
+    """The config.yaml of a run, with the keys the report reads."""
+    return {
+        "seed": seed, "model": {"name": model, "normed_classifier": False},
+        "data": {"dataset": "imagefolder", "root": "data/cifar10-jpeg",
+                 "imbalance": {"profile": "exp", "factor": float(factor)},
+                 "val_fraction": val_fraction, "sampler": "instance", "sampler_epoch": 0},
+        "loss": {"name": "ce", "gamma": 0.0, "reweight": "none", "reweight_epoch": 0, **loss},
+        "train": {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9,
+                  "weight_decay": 2e-4, "schedule": "step", "warmup_epochs": 5,
+                  "milestones": [160, 180], "lr_decay": 0.01},
+        "eval": {"posthoc_tau": posthoc_tau},
+    }
+
+
+def write_run(root, name, cfg, hits, posthoc_hits=None):
+    """A finished run whose 4 x 10 test images have ``hits[c]`` correct in class c (the
+    misses go to the next class)."""
+    folder = os.path.join(root, name)
+    os.makedirs(folder)
+    with open(os.path.join(folder, "config.yaml"), "w") as f:
+        yaml.safe_dump(cfg, f)
+
+    def test_summary(correct):
+        confusion = torch.zeros(4, 4, dtype=torch.int64)
+        for c, k in enumerate(correct):
+            confusion[c, c] = k
+            confusion[c, (c + 1) % 4] = 10 - k
+        return summarize(confusion, COUNTS)
+
+    history = [{"epoch": e, "lr": 0.1, "train_loss": 2.0 / e, "train_accuracy": 0.2 * e,
+                "val_accuracy": None, "val_balanced_accuracy": None} for e in (1, 2, 3)]
+    metrics = {"run": name, "finished": True, "dataset": "imagefolder", "classes": CLASSES,
+               "cls_num_list": COUNTS, "best_epoch": 3, "best_val_balanced_accuracy": None,
+               "epochs": 3, "wall_time_s": 1.0, "device": "cuda:0", "test": test_summary(hits),
+               "test_posthoc": test_summary(posthoc_hits) if posthoc_hits else None,
+               "history": history}
+    with open(os.path.join(folder, "metrics.json"), "w") as f:
+        json.dump(metrics, f)
+
+
+class ReportTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        runs = os.path.join(cls.tmp.name, "runs")
+        ldam = {"name": "ldam", "reweight": "class_balanced", "reweight_epoch": 160}
+        # CE at factor 100: accuracies 24/40 and 28/40; seed 0 also post-hoc adjusted.
+        write_run(runs, "ce-100-s0", config({}, posthoc_tau=1.0), [10, 9, 5, 0],
+                  posthoc_hits=[9, 9, 8, 6])
+        write_run(runs, "ce-100-s1", config({}, seed=1), [10, 9, 6, 3])
+        write_run(runs, "ce-10-s0", config({}, factor=10), [10, 10, 9, 7])
+        write_run(runs, "ldam-100-s0", config(ldam), [9, 9, 7, 7])
+        write_run(runs, "mine", config({}, factor=1, model="mymodel", val_fraction=0.1),
+                  [10, 10, 10, 6])
+        os.makedirs(os.path.join(runs, "unfinished"))
+        with open(os.path.join(runs, "unfinished", "config.yaml"), "w") as f:
+            yaml.safe_dump(config({}), f)
+        cls.out = os.path.join(cls.tmp.name, "report")
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            cls.status = build.main(["--runs", runs, "--out", cls.out])
+        cls.printed = printed.getvalue()
+        with open(os.path.join(cls.out, "README.md"), encoding="utf-8") as f:
+            cls.readme = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_command_line(self):
+        self.assertEqual(self.status, 0)
+        self.assertEqual(self.printed, f"wrote {os.path.join(self.out, 'README.md')}\n")
+
+    def test_results_table_numbers(self):
+        # CE at 100: mean of 0.60 and 0.70, sample std 0.0707; one run elsewhere.
+        self.assertIn("| CE | 90.00 (1) | 65.00 ± 7.07 (2) |", self.readme)
+        self.assertIn("| LDAM-DRW | — | 80.00 (1) |", self.readme)
+        self.assertIn("| CE + post-hoc LA (τ=1) | — | 80.00 (1) |", self.readme)
+
+    def test_missing_runs_are_named(self):
+        self.assertIn("Focal (every setting)", self.readme)
+        self.assertIn("LDAM-DRW at 10", self.readme)
+        self.assertIn("setting 200 (every method)", self.readme)
+        self.assertIn("1 unfinished run(s) were left out: `unfinished`", self.readme)
+
+    def test_factor_100_detail_with_an_empty_few_shot_group(self):
+        # LDAM-DRW: recalls .9 .9 .7 .7; many = classes 0, 1 (> 100); medium = 2, 3; no few.
+        # Thirds of 4 classes: head [0], middle [1, 2], tail [3]. Misses go to the next class, so
+        # F1 = 2TP / (2TP + FN + FP) = 18/22, 18/20, 14/18, 14/20: macro-F1 79.90.
+        self.assertIn("| LDAM-DRW | 1 | 80.00 | 80.00 | 79.90 | 90.00 | 70.00 | — | 90.00 | "
+                      "80.00 | 70.00 |", self.readme)
+
+    def test_published_comparison(self):
+        self.assertIn("| CE | 65.00 ± 7.07 (2) | 70.36 |", self.readme)
+        self.assertIn("| Balanced softmax | — |", self.readme)
+
+    def test_dataset_and_recipe_are_named(self):
+        self.assertIn("CIFAR-10 JPEG copy (quality 75", self.readme)
+        self.assertIn("200 epochs", self.readme)
+        self.assertIn("lr × 0.01 at epochs 160, 180", self.readme)
+        self.assertIn("model selection: the last epoch (no validation split)", self.readme)
+        self.assertIn("best balanced accuracy on a 10% stratified validation split", self.readme)
+
+    def test_mymodel_section(self):
+        mymodel = self.readme.split("## MyModel", 1)[1]
+        self.assertIn("| 1 | 1 | 90.00 | 90.00 |", mymodel)
+        self.assertNotIn("mymodel", self.readme.split("## MyModel", 1)[0].split(
+            "## Results", 1)[1])
+
+    def test_no_placeholder_left(self):
+        self.assertNotIn("{{", self.readme)
+
+    def test_figures_exist_and_are_linked(self):
+        figures = os.path.join(self.out, "figures")
+        expected = ["s1-per-class-100.png", "s1-learning-curves-100.png",
+                    "s1-confusion-100-ce.png", "s1-confusion-100-ldam-drw.png",
+                    "s1-class-counts.png"]
+        for name in expected:
+            with self.subTest(name=name):
+                with open(os.path.join(figures, name), "rb") as f:
+                    self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+                self.assertIn(f"(figures/{name})", self.readme)
+
+
+class JpegCostTest(unittest.TestCase):
+    def test_balanced_ce_run_measures_the_jpeg_cost(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            write_run(os.path.join(tmp, "runs"), "ce-1", config({}, factor=1), [10, 9, 9, 8])
+            path = build.build(os.path.join(tmp, "runs"), tmp)
+            with open(path, encoding="utf-8") as f:
+                readme = f.read()
+        self.assertIn("balanced JPEG copy reaches 90.00% here", readme)
+        self.assertIn("| method | 1 (n) |", readme)
+        self.assertIn("No finished run at factor 100", readme)
+
+
+class EmptyReportTest(unittest.TestCase):
+    def test_no_runs_gives_a_report_that_says_so(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            path = build.build(os.path.join(tmp, "none"), tmp)
+            with open(path, encoding="utf-8") as f:
+                readme = f.read()
+        self.assertIn("No finished runs of the methods were found", readme)
+        self.assertIn("No finished MyModel run", readme)
+        self.assertNotIn("{{", readme)
+
+
+if __name__ == "__main__":
+    unittest.main()
