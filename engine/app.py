@@ -189,7 +189,8 @@ def _loader(cfg, bundle, image_set, context, train):
 
 def _build_model(cfg, bundle):
     model = models.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
-                               normed_classifier=cfg.model.normed_classifier)
+                               normed_classifier=cfg.model.normed_classifier,
+                               width=cfg.model.width)
     losses.init_final_bias(model, cfg.loss)
     return model
 

@@ -32,6 +32,7 @@ class ModelConfig:
     """The network: one of MODEL_NAMES (course spellings such as ``ResNet-32`` are accepted)."""
     name: Literal[MODEL_NAMES] = "resnet32"
     normed_classifier: bool = False          # cosine classifier as the last layer (LDAM)
+    width: int = 64                          # base channels of MyModel (others ignore it)
 
 
 @dataclass
@@ -137,6 +138,7 @@ NORMALISE = {"model.name": _canonical_model_name}
 # Range of single values, beyond their type: dotted key -> (test, what is allowed).
 RANGES = {
     "seed": (lambda v: v >= 0, ">= 0"),
+    "model.width": (lambda v: v >= 4, ">= 4"),
     "data.root": (lambda v: v != "", "(a non-empty path)"),
     "data.imbalance.factor": (lambda v: v >= 1, ">= 1 (largest / smallest class size)"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),

@@ -9,17 +9,17 @@ from models.resnet_cifar import resnet20, resnet32, resnet44, resnet56, resnet11
 from models.two_layer_net import TwoLayerNet
 from models.vanilla_cnn import VanillaCNN
 
-# canonical name -> builder(input_shape (C, H, W), num_classes) -> nn.Module
+# canonical name -> builder(input_shape (C, H, W), num_classes, width) -> nn.Module
 _BUILDERS = {
-    "twolayernet": lambda shape, classes: TwoLayerNet(shape[0] * shape[1] * shape[2],
-                                                      num_classes=classes),
-    "vanillacnn": lambda shape, classes: VanillaCNN(shape[0], tuple(shape[1:]), classes),
-    "mymodel": lambda shape, classes: MyModel(shape[0], classes),
-    "resnet20": lambda shape, classes: resnet20(shape[0], classes),
-    "resnet32": lambda shape, classes: resnet32(shape[0], classes),
-    "resnet44": lambda shape, classes: resnet44(shape[0], classes),
-    "resnet56": lambda shape, classes: resnet56(shape[0], classes),
-    "resnet110": lambda shape, classes: resnet110(shape[0], classes),
+    "twolayernet": lambda shape, classes, width: TwoLayerNet(shape[0] * shape[1] * shape[2],
+                                                             num_classes=classes),
+    "vanillacnn": lambda shape, classes, width: VanillaCNN(shape[0], tuple(shape[1:]), classes),
+    "mymodel": lambda shape, classes, width: MyModel(shape[0], classes, width=width),
+    "resnet20": lambda shape, classes, width: resnet20(shape[0], classes),
+    "resnet32": lambda shape, classes, width: resnet32(shape[0], classes),
+    "resnet44": lambda shape, classes, width: resnet44(shape[0], classes),
+    "resnet56": lambda shape, classes, width: resnet56(shape[0], classes),
+    "resnet110": lambda shape, classes, width: resnet110(shape[0], classes),
 }
 
 # canonical name -> smallest image side the model accepts
@@ -31,7 +31,8 @@ def canonical_name(name):
     return name.lower().replace("-", "").replace("_", "")
 
 
-def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier=False):
+def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier=False,
+                width=64):
     """The model called ``name`` for images of ``input_shape`` (C, H, W) and ``num_classes``.
 
     Args:
@@ -40,6 +41,7 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
         num_classes: number of logits.
         normed_classifier: replace the final nn.Linear by a NormedLinear of the same size
             (cosine classifier, for LDAM).
+        width: base channels of MyModel; the other models have fixed widths.
 
     Returns:
         An nn.Module mapping float (N, C, H, W) to logits (N, num_classes), freshly
@@ -52,12 +54,12 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
     if key not in _BUILDERS:
         raise UserError(f"model.name: unknown model {name!r}; expected one of "
                         f"{', '.join(MODEL_NAMES)}")
-    channels, height, width = input_shape
+    channels, height, image_width = input_shape
     smallest = _MIN_IMAGE_SIZE.get(key, 1)
-    if min(height, width) < smallest:
+    if min(height, image_width) < smallest:
         raise UserError(f"model.name: {key} needs images of at least {smallest}x{smallest}; "
-                        f"the data has {height}x{width}")
-    model = _BUILDERS[key]((channels, height, width), num_classes)
+                        f"the data has {height}x{image_width}")
+    model = _BUILDERS[key]((channels, height, image_width), num_classes, width)
     if normed_classifier:
         _replace_final_linear(model)
     return model
