@@ -41,6 +41,11 @@ def synthetic_config(folder, **sections):
     return path
 
 
+# One thread per run: the tiny test models gain nothing from more, and OpenMP threads that
+# compete for busy cores can slow a run by an order of magnitude.
+ENV = dict(os.environ, OMP_NUM_THREADS="1")
+
+
 def main_command(*args):
     """The argv that runs ``main.py`` with this interpreter."""
     return [sys.executable, os.path.join(REPO, "main.py"), *args]
@@ -49,4 +54,4 @@ def main_command(*args):
 def run_main(*args, timeout=120):
     """Run ``main.py`` to completion; returns the CompletedProcess (text output captured)."""
     return subprocess.run(main_command(*args), cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout)
+                          timeout=timeout, env=ENV)

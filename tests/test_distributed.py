@@ -8,7 +8,7 @@ import unittest
 
 import torch
 
-from tests.runs_helper import REPO, run_main, synthetic_config
+from tests.runs_helper import ENV, REPO, run_main, synthetic_config
 
 
 class TwoProcessTest(unittest.TestCase):
@@ -21,12 +21,11 @@ class TwoProcessTest(unittest.TestCase):
                                       train={"epochs": 2, "batch_size": 16})
             single = run_main("--config", config, "--set", "run.name=single")
             self.assertEqual(single.returncode, 0, single.stderr)
-            env = dict(os.environ, OMP_NUM_THREADS="1")
             double = subprocess.run(
                 [sys.executable, "-m", "torch.distributed.run", "--standalone",
                  "--nproc_per_node=2", os.path.join(REPO, "main.py"), "--config", config,
                  "--set", "run.name=double"],
-                cwd=REPO, capture_output=True, text=True, timeout=180, env=env)
+                cwd=REPO, capture_output=True, text=True, timeout=180, env=ENV)
             self.assertEqual(double.returncode, 0, double.stderr[-3000:])
             self.assertEqual(double.stdout.count("epoch 2/2"), 1, "only rank 0 prints")
 

@@ -9,12 +9,13 @@ import unittest
 
 import torch
 
-from tests.runs_helper import REPO, main_command, run_main, synthetic_config
+from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
 
-# Long enough epochs (about 60 steps) that a signal lands inside one.
+# Epochs of about 70 steps, and enough of them that a signal sent just after the first
+# epoch's last.pt lands well inside the run.
 LONGER = dict(data={"synthetic": {"num_classes": 4, "train_per_class": 300,
                                   "test_per_class": 10, "image_size": 16, "channels": 3}},
-              train={"epochs": 4, "batch_size": 8, "lr": 0.01, "milestones": [3]})
+              train={"epochs": 8, "batch_size": 8, "lr": 0.01, "milestones": [6]})
 
 
 def load_results(run_dir):
@@ -31,7 +32,7 @@ def load_results(run_dir):
 
 def start_and_wait_for(config, path, condition=os.path.isfile):
     """Start main.py on ``config``; return the process once ``condition(path)`` holds."""
-    process = subprocess.Popen(main_command("--config", config), cwd=REPO,
+    process = subprocess.Popen(main_command("--config", config), cwd=REPO, env=ENV,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not condition(path):
@@ -66,7 +67,7 @@ class ExactResumeTest(unittest.TestCase):
         config = synthetic_config(self.tmp.name, **LONGER, run={"name": "killed"})
         run_dir = os.path.join(self.tmp.name, "runs", "killed")
         process = start_and_wait_for(config, os.path.join(run_dir, "last.pt"))
-        time.sleep(0.15)
+        time.sleep(0.1)
         process.send_signal(signal.SIGKILL)
         process.communicate()
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")),
@@ -79,14 +80,14 @@ class ExactResumeTest(unittest.TestCase):
         config = synthetic_config(self.tmp.name, **LONGER, run={"name": "interrupted"})
         run_dir = os.path.join(self.tmp.name, "runs", "interrupted")
         process = start_and_wait_for(config, os.path.join(run_dir, "last.pt"))
-        time.sleep(0.15)
+        time.sleep(0.1)
         process.send_signal(signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
         self.assertEqual(process.returncode, 130, stderr)
         self.assertIn(f"python main.py --resume {run_dir}", stderr)
         self.assertNotIn("Traceback", stderr)
         state = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)
-        self.assertLess(state["position"][0], 4)
+        self.assertLess(state["position"][0], 8)
         result = run_main("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
