@@ -1,0 +1,69 @@
+"""Every loss, sampler and evaluation option trains through the application, in-process."""
+import contextlib
+import io
+import json
+import math
+import os
+import tempfile
+import unittest
+
+import torch
+
+from engine import app
+from engine.config import load_config
+from tests.runs_helper import synthetic_config
+
+METHODS = {
+    "ce": [],
+    "focal": ["loss.gamma=2"],
+    "cb_softmax": ["loss.reweight=class_balanced"],
+    "cb_sigmoid_focal": ["loss.name=sigmoid_focal", "loss.gamma=1",
+                         "loss.reweight=class_balanced"],
+    "sigmoid": ["loss.name=sigmoid"],
+    "ldam_drw": ["loss.name=ldam", "loss.reweight=class_balanced", "loss.reweight_epoch=1",
+                 "model.normed_classifier=true"],
+    "logit_adjusted": ["loss.name=logit_adjusted"],
+    "balanced_softmax": ["loss.name=balanced_softmax"],
+    "cb_sampler_deferred": ["data.sampler=class_balanced", "data.sampler_epoch=1"],
+    "sqrt_sampler": ["data.sampler=sqrt"],
+}
+
+
+class MethodsTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.config = synthetic_config(self.tmp.name, model={"name": "vanillacnn"},
+                                       loss={"name": "ce", "reweight": "none"},
+                                       train={"epochs": 2, "warmup_epochs": 0,
+                                              "milestones": [], "lr": 0.05})
+
+    def train(self, name, overrides):
+        cfg = load_config(self.config, overrides + [f"run.name={name}"])
+        torch.set_num_threads(1)
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            run_dir = app.train(cfg)
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            return json.load(f)
+
+    def test_every_method_trains_and_reports(self):
+        for name, overrides in METHODS.items():
+            with self.subTest(method=name):
+                metrics = self.train(name, overrides)
+                self.assertTrue(metrics["finished"])
+                losses = [record["train_loss"] for record in metrics["history"]]
+                self.assertTrue(all(math.isfinite(v) for v in losses), losses)
+                self.assertGreater(metrics["test"]["accuracy"], 0.25)
+
+    def test_posthoc_adjustment_is_reported_beside_the_plain_accuracy(self):
+        metrics = self.train("posthoc", ["eval.posthoc_tau=1.0"])
+        self.assertIsNone(self.train("plain", [])["test_posthoc"])
+        adjusted = metrics["test_posthoc"]
+        self.assertEqual(sum(map(sum, adjusted["confusion"])), 40)
+        self.assertEqual(metrics["test"]["confusion"],
+                         self.train("plain-again", [])["test"]["confusion"])
+
+
+if __name__ == "__main__":
+    unittest.main()
