@@ -66,8 +66,10 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.position = tuple(state["position"])
-        self.stats = {k: torch.tensor(v, dtype=torch.float64, device=self.device)
-                      for k, v in state["train_stats"].items()}
+        self.stats = _zero_stats(self.device)
+        if self.context.is_main:
+            self.stats = {k: torch.tensor(v, dtype=torch.float64, device=self.device)
+                          for k, v in state["train_stats"].items()}
         self.best = dict(state["best"])
         self.history = list(state["history"])
         self.wall_time_s = float(state["wall_time_s"])
@@ -87,6 +89,8 @@ class Trainer:
                 started = time.perf_counter()
                 self._train_epoch(epoch, start_step if epoch == start_epoch else 0)
                 self._end_epoch(epoch, time.perf_counter() - started)
+                if self._stop_agreed(synchronise=True) and epoch + 1 < self.cfg.train.epochs:
+                    raise Interrupted(self.run_dir)
         finally:
             signal.signal(signal.SIGINT, previous_handler)
         self._load_best_weights()
@@ -122,13 +126,15 @@ class Trainer:
             self.stats["seen"] += labels.numel()
             bar.update(1)
             last = step == steps - 1
-            if step % check_every == 0 or last:
+            checkpoint = step % check_every == 0 or last
+            if checkpoint:
                 self._check_finite(epoch, first_bad_step)
-                bar.set_postfix(loss=f"{self.stats['loss_sum'].item() / self.stats['seen'].item():.4f}",
-                                acc=f"{self.stats['correct'].item() / self.stats['seen'].item():.3f}",
-                                lr=f"{lr:.4g}")
-            if self._stop_agreed() and not last:
+                seen = self.stats["seen"].item()
+                bar.set_postfix(loss=f"{self.stats['loss_sum'].item() / seen:.4f}",
+                                acc=f"{self.stats['correct'].item() / seen:.3f}", lr=f"{lr:.4g}")
+            if not last and self._stop_agreed(synchronise=checkpoint):
                 bar.close()
+                self.stats = self._stats_gathered_on_main()
                 self.position = (epoch, step + 1)
                 self._save_last()
                 raise Interrupted(self.run_dir)
@@ -155,12 +161,21 @@ class Trainer:
             raise NonFiniteLoss(f"the training loss became non-finite at epoch {epoch + 1}, "
                                 f"{where}; lower train.lr or check the data")
 
-    def _stop_agreed(self):
-        """Whether every process has seen Ctrl-C (one all-reduce per step under DDP)."""
+    def _stop_agreed(self, synchronise):
+        """Whether to stop for Ctrl-C. Under DDP the processes agree with an all-reduce,
+        only when ``synchronise`` (at the steps where the host reads metrics anyway)."""
         if not self.context.distributed:
             return self.stop_requested
+        if not synchronise:
+            return False
         flag = torch.tensor([float(self.stop_requested)], device=self.device)
         return all_reduce_sum(flag, self.context).item() > 0
+
+    def _stats_gathered_on_main(self):
+        """The epoch's running sums over all processes on the main one, zeros elsewhere, so
+        that the sums saved in ``last.pt`` and restored on every process add up once."""
+        totals = {k: all_reduce_sum(v.clone(), self.context) for k, v in self.stats.items()}
+        return totals if self.context.is_main else _zero_stats(self.device)
 
     def _end_epoch(self, epoch, seconds):
         stats = {k: all_reduce_sum(v.clone(), self.context).item() for k, v in self.stats.items()}
