@@ -6,11 +6,14 @@ import math
 import os
 import tempfile
 import unittest
+from collections import namedtuple
+from unittest import mock
 
 import torch
 
 from engine import app
 from engine.config import load_config
+from engine.errors import UserError
 from tests.runs_helper import synthetic_config
 
 METHODS = {
@@ -63,6 +66,17 @@ class MethodsTest(unittest.TestCase):
         self.assertEqual(sum(map(sum, adjusted["confusion"])), 40)
         self.assertEqual(metrics["test"]["confusion"],
                          self.train("plain-again", [])["test"]["confusion"])
+
+
+class FullDiskTest(unittest.TestCase):
+    def test_full_disk_is_reported_before_training_and_leaves_no_run_folder(self):
+        usage = namedtuple("usage", "total used free")
+        with tempfile.TemporaryDirectory() as tmp:
+            cfg = load_config(synthetic_config(tmp))
+            with mock.patch("engine.app.shutil.disk_usage", return_value=usage(10, 9, 2**20)):
+                with self.assertRaisesRegex(UserError, r"run\.dir: only 1 MiB free"):
+                    app.train(cfg)
+            self.assertEqual(os.listdir(os.path.join(tmp, "runs")), [])
 
 
 if __name__ == "__main__":
