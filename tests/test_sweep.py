@@ -226,6 +226,17 @@ class SweepRunTest(unittest.TestCase):
         self.assertEqual(len(self.calls()), 4, "finished runs must not start again")
         self.assertEqual(again.stdout.count("finished, skipped"), 4)
 
+    def test_shards_split_the_grid_between_side_by_side_sweeps(self):
+        names = []
+        for shard in ("0/3", "1/3", "2/3"):
+            before = len(self.calls())
+            result = self.sweep("ok", "--shard", shard)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            names.append([call[-3].split("=", 1)[1] for call in self.calls()[before:]])
+        self.assertEqual(names, [["t-method=a-seed=0", "t-method=b-seed=1"],
+                                 ["t-method=a-seed=1"], ["t-method=b-seed=0"]])
+        self.assertNotEqual(self.sweep("ok", "--shard", "3/3").returncode, 0)
+
     def test_dry_list_runs_nothing(self):
         result = self.sweep("ok", "--dry-list")
         self.assertEqual(result.returncode, 0, result.stderr)

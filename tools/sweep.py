@@ -152,7 +152,7 @@ def command_for(run, grid, outdir, main=DEFAULT_MAIN, extra=()):
     return argv, "new"
 
 
-def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print):
+def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print, shard=(0, 1)):
     """Run every unfinished run of ``grid`` in turn, then write the summary.
 
     Args:
@@ -161,13 +161,18 @@ def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print):
         main: the script that trains one run (``main.py``'s command line).
         extra: "key=value" overrides added to every new run (after the grid's).
         log: where progress lines go.
+        shard: (k, n): run only the runs whose 0-based position in the plan is k modulo n,
+            so that n sweeps started side by side (e.g. on one GPU) share the grid.
 
     Returns:
         The exit status: 0 all finished, 1 some failed, 130 interrupted.
     """
     plan = expand(grid)
     failed = []
+    k, n = shard
     for index, run in enumerate(plan, 1):
+        if (index - 1) % n != k:
+            continue
         argv, state = command_for(run, grid, outdir, main, extra)
         tag = f"sweep [{index}/{len(plan)}] {run['name']}"
         if state == "finished":
@@ -253,7 +258,18 @@ def parse_args(argv=None):
                              "data.dataset=imagefolder (not part of run names; repeatable)")
     parser.add_argument("--main", default=DEFAULT_MAIN, metavar="PATH",
                         help="the training script to run (default: this repository's main.py)")
+    parser.add_argument("--shard", type=_shard, default=(0, 1), metavar="K/N",
+                        help="run only every N-th run starting at the K-th (0-based), to run N "
+                             "sweeps side by side, e.g. 0/4 ... 3/4 on one GPU")
     return parser.parse_args(argv)
+
+
+def _shard(text):
+    """``"2/8"`` -> (2, 8), with 0 <= K < N."""
+    k, sep, n = text.partition("/")
+    if not (sep and k.isdigit() and n.isdigit() and 0 <= int(k) < int(n)):
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected K/N with 0 <= K < N, e.g. 0/4")
+    return int(k), int(n)
 
 
 def main(argv=None):
@@ -277,7 +293,7 @@ def main(argv=None):
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         return run_sweep(grid, outdir, args.main, args.extra,
-                         log=lambda line: print(line, flush=True))
+                         log=lambda line: print(line, flush=True), shard=args.shard)
     except KeyboardInterrupt:
         print("sweep interrupted; run the same command to continue", file=sys.stderr)
         return INTERRUPTED
