@@ -11,6 +11,7 @@ Keys: ``format`` (FORMAT), ``model_name``, ``num_classes``, ``input_shape`` [C, 
 ``history``, ``rng`` and ``wall_time_s``.
 """
 import os
+import pickle
 import tempfile
 
 import torch
@@ -46,9 +47,12 @@ def load_checkpoint(path):
         raise UserError(f"checkpoint {path!r} does not exist")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise UserError(f"checkpoint {path!r} cannot be loaded safely: it holds objects other "
+                        "than tensors and plain data, which weights_only loading refuses") from None
     except Exception as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise UserError(f"checkpoint {path!r} cannot be loaded safely: {first_line}") from None
+        raise UserError(f"checkpoint {path!r} is not a readable PyTorch checkpoint "
+                        f"({type(exc).__name__})") from None
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise UserError(f"checkpoint {path!r} is not a Longtail checkpoint ({FORMAT})")
     return checkpoint
