@@ -131,7 +131,8 @@ class Trainer:
                 self._check_finite(epoch, first_bad_step)
                 seen = self.stats["seen"].item()
                 bar.set_postfix(loss=f"{self.stats['loss_sum'].item() / seen:.4f}",
-                                acc=f"{self.stats['correct'].item() / seen:.3f}", lr=f"{lr:.4g}")
+                                acc=f"{self.stats['correct'].item() / seen:.3f}", lr=f"{lr:.4g}",
+                                refresh=False)
             if not last and self._stop_agreed(synchronise=checkpoint):
                 bar.close()
                 self.stats = self._stats_gathered_on_main()
