@@ -98,7 +98,10 @@ def recipe_text(config):
     selection = ("model selection: the last epoch (no validation split)" if not val else
                  f"model selection: the epoch with the best balanced accuracy on a "
                  f"{val:.0%} stratified validation split")
-    return (f"{config['model']['name']}, {train['epochs']} epochs, batch {train['batch_size']}, "
+    model = config["model"]["name"]
+    if model == MYMODEL:
+        model = f"{model} (width {get(config, 'model.width', 64)})"
+    return (f"{model}, {train['epochs']} epochs, batch {train['batch_size']}, "
             f"SGD lr {train['lr']:g} (momentum {train['momentum']:g}, weight decay "
             f"{train['weight_decay']:g}), {schedule}; {selection}")
 
