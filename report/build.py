@@ -15,8 +15,9 @@ import os
 import re
 import sys
 
-from tools import collect
-from tools.runs import get, list_runs
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import collect  # noqa: E402  (also runnable as python report/build.py)
+from tools.runs import get, list_runs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEMPLATE = os.path.join(HERE, "template.md")

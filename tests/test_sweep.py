@@ -6,6 +6,7 @@ writes a run folder, so these tests need neither torch nor training.
 import csv
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -244,6 +245,18 @@ class SweepRunTest(unittest.TestCase):
         self.assertIn("t-method=b-seed=1  [new]", result.stdout)
         self.assertEqual(self.calls(), [])
         self.assertFalse(os.path.exists(self.runs))
+
+    def test_dry_list_prints_commands_a_shell_can_run_from_any_folder(self):
+        script = os.path.join(REPO, "tools", "sweep.py")
+        result = subprocess.run([sys.executable, script, self.grid, "--dry-list", "--main",
+                                 self.main, "--outdir", self.runs, "--set", "train.milestones=[2, 3]"],
+                                cwd=self.dir, capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        shown = result.stdout.splitlines()[0].split("[new]", 1)[1]
+        words = shlex.split(shown)
+        self.assertEqual(words[:2], ["python", self.main])
+        self.assertIn("train.milestones=[2, 3]", words)
+        self.assertEqual(words[-1], f"run.dir={self.runs}")
 
     def test_interrupted_run_stops_the_sweep_and_is_resumed(self):
         first = self.sweep("interrupt_once")

@@ -34,6 +34,7 @@ import itertools
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -41,8 +42,9 @@ import sys
 
 import yaml
 
-from tools import collect
-from tools.runs import load_run
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tools import collect  # noqa: E402  (also runnable as python tools/sweep.py)
+from tools.runs import load_run  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MAIN = os.path.join(REPO, "main.py")
@@ -280,7 +282,7 @@ def main(argv=None):
         if args.dry_list:
             for run in expand(grid):
                 command, state = command_for(run, grid, outdir, args.main, args.extra)
-                shown = "" if command is None else "  " + " ".join(command[1:])
+                shown = "" if command is None else "  python " + shlex.join(command[1:])
                 print(f"{run['name']}  [{state}]{shown}")
             return 0
         if args.collect_only:
