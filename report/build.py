@@ -142,8 +142,12 @@ def build(runs_root, out_dir):
     figures_dir = os.path.join(out_dir, FIGURES)
     os.makedirs(figures_dir, exist_ok=True)
     records, unfinished = load_records(runs_root)
-    main = [r for r in records if r["config"]["model"]["name"] != MYMODEL]
-    studies = _group(main, "study")
+    studies, models = {}, []
+    for study, rows in _group(records, "study").items():
+        if _compares_losses(rows):
+            studies[study] = rows
+        else:
+            models += rows
     values = {
         "source": _source_text(runs_root, records, unfinished),
         "data_and_recipes": _recipes_text(_group(records, "study")),
@@ -153,14 +157,20 @@ def build(runs_root, out_dir):
                    or f"No finished runs of the methods were found under `{runs_root}`.",
         "key_numbers": _key_numbers(studies),
         "observations": _observations(studies),
-        "mymodel": _mymodel_section([r for r in records
-                                     if r["config"]["model"]["name"] == MYMODEL]),
+        "models": _models_section(models),
     }
     with open(TEMPLATE, encoding="utf-8") as f:
         text = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], f.read())
     path = os.path.join(out_dir, "README.md")
     collect.write_atomic(text, path)
     return path
+
+
+def _compares_losses(records):
+    """Whether a study's runs compare losses on imbalanced data; MyModel runs and studies
+    of balanced runs only go to the models section instead."""
+    return (records[0]["config"]["model"]["name"] != MYMODEL
+            and any(r["setting"] != "1" for r in records))
 
 
 def _group(records, field):
@@ -347,20 +357,24 @@ def _observations(studies):
     return " ".join(text)
 
 
-def _mymodel_section(records):
+def _models_section(records):
+    """The MyModel design and a table of the runs that compare models rather than losses."""
     design = ("MyModel is a ResNet-9 in the style of the fast CIFAR-10 training entries "
               "(models/my_model.py): a 3×3 convolution stem, three stages that double the "
               "width and halve the resolution with max-pooling, residual blocks after the "
               "first and third stage, global max-pooling and a scaled linear classifier. Few, "
               "wide layers keep a GPU busy, so it trains to high accuracy in a few epochs "
               "with a large batch, Nesterov momentum and a short cosine schedule.")
+    if not any(r["config"]["model"]["name"] == MYMODEL for r in records):
+        design += "\n\nNo finished MyModel run was found, so its accuracy is not shown."
     if not records:
-        return design + "\n\nNo finished MyModel run was found, so its accuracy is not shown."
-    lines = [design, "", "| data | recipe | setting | n | accuracy | balanced acc. |",
+        return design
+    lines = [design, "", "Runs that compare models rather than losses (the recipe names the "
+             "model):", "", "| recipe | data | setting | n | accuracy | balanced acc. |",
              "| --- | --- | --- | --- | --- | --- |"]
     for (dataset, recipe), rows in _group(records, "study").items():
         for group in collect.aggregate(_rows(rows), ["setting"]):
-            lines.append(f"| {dataset} | {recipe} | {group['setting']} | {group['n']} | "
+            lines.append(f"| {recipe} | {dataset} | {group['setting']} | {group['n']} | "
                          f"{collect.format_stat(group['accuracy'])} | "
                          f"{collect.format_stat(group['balanced_accuracy'])} |")
     return "\n".join(lines)

@@ -120,10 +120,11 @@ class ReportTest(unittest.TestCase):
         self.assertIn("model selection: the last epoch (no validation split)", self.readme)
         self.assertIn("best balanced accuracy on a 10% stratified validation split", self.readme)
 
-    def test_mymodel_section(self):
-        mymodel = self.readme.split("## MyModel", 1)[1]
-        self.assertIn("| 1 | 1 | 90.00 | 90.00 |", mymodel)
-        self.assertNotIn("mymodel", self.readme.split("## MyModel", 1)[0].split(
+    def test_models_section(self):
+        models = self.readme.split("## Models", 1)[1]
+        self.assertIn("| 1 | 1 | 90.00 | 90.00 |", models)
+        self.assertNotIn("No finished MyModel run", models)
+        self.assertNotIn("mymodel", self.readme.split("## Models", 1)[0].split(
             "## Results", 1)[1])
 
     def test_no_placeholder_left(self):
@@ -149,8 +150,11 @@ class JpegCostTest(unittest.TestCase):
             with open(path, encoding="utf-8") as f:
                 readme = f.read()
         self.assertIn("balanced JPEG copy reaches 90.00% here", readme)
-        self.assertIn("| method | 1 (n) |", readme)
-        self.assertIn("No finished run at factor 100", readme)
+        results, models = readme.split("## Results", 1)[1].split("## Models", 1)
+        self.assertIn("No finished runs of the methods were found", results,
+                      "balanced runs alone compare models, not losses")
+        self.assertIn("| 1 | 1 | 90.00 | 90.00 |", models)
+        self.assertIn("No finished MyModel run", models)
 
 
 class EmptyReportTest(unittest.TestCase):
