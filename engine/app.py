@@ -1,4 +1,5 @@
 """What ``main.py`` does: dry runs, training runs (new or resumed) and checkpoint evaluation."""
+import functools
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ from engine import distributed
 from engine.config import config_to_dict, dump_config, format_config, load_config
 from engine.errors import UserError
 from engine.evaluate import confusion_matrices
+from engine.files import write_text_atomic
 from engine.metrics import format_confusion, format_summary, save_confusion_png, summarize
 from engine.trainer import Trainer, autocast_for
 
@@ -154,7 +156,7 @@ def _finish(cfg, bundle, trainer, context, run_dir):
         "test_posthoc": posthoc,
         "history": trainer.history,
     }
-    _write_json_atomic(metrics, os.path.join(run_dir, "metrics.json"))
+    write_text_atomic(json.dumps(metrics, indent=2), os.path.join(run_dir, "metrics.json"))
     os.makedirs(cfg.run.checkpoint_dir, exist_ok=True)
     shutil.copyfile(os.path.join(run_dir, "best.pt"),
                     os.path.join(cfg.run.checkpoint_dir, f"{cfg.model.name}.pth"))
@@ -169,8 +171,8 @@ def _test(cfg, bundle, model, context):
                      train=False)
     adjust = None
     if cfg.eval.posthoc_tau > 0:
-        def adjust(logits):
-            return losses.posthoc_adjust(logits, bundle.cls_num_list, cfg.eval.posthoc_tau)
+        adjust = functools.partial(losses.posthoc_adjust, cls_num_list=bundle.cls_num_list,
+                                   tau=cfg.eval.posthoc_tau)
     confusion, adjusted = confusion_matrices(model, loader, bundle.num_classes,
                                              autocast_for(cfg.train, context.device), adjust)
     args = (bundle.cls_num_list, cfg.eval.many_shot, cfg.eval.few_shot)
@@ -260,12 +262,3 @@ def _flatten(tree, prefix=""):
         else:
             flat[f"{prefix}{key}"] = value
     return flat
-
-
-def _write_json_atomic(obj, path):
-    tmp_path = f"{path}.tmp"
-    with open(tmp_path, "w") as f:
-        json.dump(obj, f, indent=2)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp_path, path)

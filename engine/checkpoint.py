@@ -12,29 +12,19 @@ Keys: ``format`` (FORMAT), ``model_name``, ``num_classes``, ``input_shape`` [C, 
 """
 import os
 import pickle
-import tempfile
 
 import torch
 
 from engine.errors import UserError
+from engine.files import atomic_path
 
 FORMAT = "longtail-checkpoint/1"
 
 
 def atomic_save(obj, path):
-    """``torch.save`` ``obj`` to ``path`` through a temporary file and a rename."""
-    folder = os.path.dirname(os.path.abspath(path))
-    handle, tmp_path = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".pt")
-    try:
-        with os.fdopen(handle, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.unlink(tmp_path)
-        raise
+    """``torch.save`` ``obj`` to ``path`` atomically (see engine.files)."""
+    with atomic_path(path, suffix=".pt") as tmp_path:
+        torch.save(obj, tmp_path)
 
 
 def load_checkpoint(path):

@@ -9,10 +9,9 @@ predicted as class j. Conventions for classes that are missing from the evaluate
 - a class with no true and no predicted images has F1 0 (precision and recall are both 0/0;
   scoring it 1 would reward a model for a class it never saw).
 """
-import os
-import tempfile
-
 import torch
+
+from engine.files import atomic_path
 
 
 def confusion_matrix(preds, targets, num_classes):
@@ -174,17 +173,9 @@ def save_confusion_png(confusion, classes, path):
 
 
 def savefig_atomic(fig, path):
-    """Save a matplotlib figure as a PNG at ``path`` atomically (temporary file + os.replace)."""
-    handle, tmp_path = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)),
-                                        prefix=".tmp-", suffix=".png")
-    os.close(handle)
-    try:
+    """Save a matplotlib figure as a PNG at ``path`` atomically (see engine.files)."""
+    with atomic_path(path, suffix=".png") as tmp_path:
         fig.savefig(tmp_path, format="png", dpi=120)
-        os.chmod(tmp_path, 0o644)  # mkstemp creates 0600; the image is not private
-        os.replace(tmp_path, path)
-    except BaseException:
-        os.unlink(tmp_path)
-        raise
 
 
 def _mean_of(values, members):

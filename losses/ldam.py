@@ -1,5 +1,4 @@
 """Label-distribution-aware margin loss (Cao et al. 2019)."""
-import torch
 import torch.nn.functional as F
 
 from engine.errors import UserError

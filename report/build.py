@@ -16,7 +16,8 @@ import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools import collect  # noqa: E402  (also runnable as python report/build.py)
+from engine.files import write_text_atomic  # noqa: E402  (also runnable as python report/build.py)
+from tools import collect  # noqa: E402
 from tools.runs import get, list_runs  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -162,7 +163,7 @@ def build(runs_root, out_dir):
     with open(TEMPLATE, encoding="utf-8") as f:
         text = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], f.read())
     path = os.path.join(out_dir, "README.md")
-    collect.write_atomic(text, path)
+    write_text_atomic(text, path)
     return path
 
 
@@ -286,8 +287,8 @@ def _focus_section(records, methods, prefix, figures_dir):
     _plot_per_class(records, methods, classes, counts, os.path.join(figures_dir, per_class))
     curves = f"{prefix}-learning-curves-{FOCUS}.png"
     _plot_learning_curves(records, methods, os.path.join(figures_dir, curves))
-    lines += ["", f"Per-class test accuracy, classes ordered by training images "
-                  f"(count under each name):", "", f"![per-class accuracy]({FIGURES}/{per_class})",
+    lines += ["", "Per-class test accuracy, classes ordered by training images "
+                  "(count under each name):", "", f"![per-class accuracy]({FIGURES}/{per_class})",
               "", "Learning curves of the lowest seed of each method (training loss; "
                   "validation balanced accuracy where the run had a validation split, "
                   "else training accuracy):", "",

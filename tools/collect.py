@@ -8,7 +8,6 @@ each metric as a ``Stat``.
 import csv
 import io
 import math
-import os
 import statistics
 from collections import namedtuple
 
@@ -96,14 +95,6 @@ def markdown_table(groups, by, metrics=METRICS):
                  *(format_stat(group[column]) for column, _ in metrics)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-def write_atomic(text, path):
-    """Write ``text`` to ``path`` through a temporary file and ``os.replace``."""
-    tmp_path = f"{path}.tmp{os.getpid()}"
-    with open(tmp_path, "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(tmp_path, path)
 
 
 def _stat(values):

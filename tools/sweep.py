@@ -43,7 +43,8 @@ import sys
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from tools import collect  # noqa: E402  (also runnable as python tools/sweep.py)
+from engine.files import write_text_atomic  # noqa: E402  (also runnable as python tools/sweep.py)
+from tools import collect  # noqa: E402
 from tools.runs import load_run  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -226,14 +227,14 @@ def write_summary(grid, outdir, plan=None):
     groups = collect.aggregate(summary_rows(plan, outdir), by, keys)
     os.makedirs(outdir, exist_ok=True)
     stem = os.path.join(outdir, f"{grid['prefix']}-summary")
-    collect.write_atomic(collect.csv_text(groups, by), f"{stem}.csv")
+    write_text_atomic(collect.csv_text(groups, by), f"{stem}.csv")
     seeds = [label for axis in grid["axes"] if axis["key"] == SEED_KEY
              for label, _ in axis["values"]]
     note = (f"Test metrics of the runs `{grid['prefix']}-*` in `{outdir}` (base config "
             f"`{grid['base']}`), in percent: mean ± sample std over "
             f"{'seeds ' + ', '.join(seeds) if seeds else 'runs'}; n = finished runs; "
             f"{collect.MISSING} = no finished run or no class in the group.\n\n")
-    collect.write_atomic(f"# {grid['prefix']} summary\n\n{note}"
+    write_text_atomic(f"# {grid['prefix']} summary\n\n{note}"
                          f"{collect.markdown_table(groups, by)}", f"{stem}.md")
     return f"{stem}.csv", f"{stem}.md"
 
