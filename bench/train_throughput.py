@@ -3,8 +3,9 @@
 (a) reference: a Dataset of uint8 images with per-sample PIL transforms (random crop with
     padding 4, flip, ToTensor, Normalize), a DataLoader with worker processes, fp32 eager model
     and SGD, as the course's main.py and the LDAM-DRW code train;
-(b) engine: Longtail's Trainer on device-resident data with batched augmentation, and on CUDA
-    the config's bf16 autocast, channels_last, fused SGD and (with --compile) torch.compile.
+(b) engine: Longtail's Trainer on device-resident data with batched augmentation and
+    channels_last, and on CUDA the config's bf16 autocast, fused SGD and (with --compile)
+    torch.compile.
 
 Both train the same model on the same images with the same batch size; images/s is measured
 after warm-up steps. With --full-run, the wall time of a whole ``main.py`` run of
@@ -111,8 +112,6 @@ def engine_images_per_s(bundle, args, device):
     cfg.train.compile = args.compile
     torch.manual_seed(0)
     model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
-    if device.type == "cuda" and cfg.train.channels_last:
-        model.to(memory_format=torch.channels_last)
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     loader = data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)

@@ -98,8 +98,6 @@ def _train(cfg, state, resume_dir, context):
     model.to(context.device)
     if context.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-        if cfg.train.channels_last:
-            model.to(memory_format=torch.channels_last)
     if context.distributed and context.device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(context.device)
