@@ -355,7 +355,24 @@ def _observations(studies):
                         f"{collect.format_stat(base_tail)}% → {collect.format_stat(tail)}%) "
                         f"while the head third moves from {collect.format_stat(base_head)}% "
                         f"to {collect.format_stat(head)}%.")
+    same = _identical_seeds(focus, "Balanced softmax", "Logit adjustment")
+    if same:
+        text.append(f"Balanced softmax and logit adjustment gave the same test confusion matrix "
+                    f"at seed {', '.join(map(str, same))}, as the equivalence predicts.")
     return " ".join(text)
+
+
+def _identical_seeds(records, method, other):
+    """The seeds at which runs of ``method`` and ``other`` have equal test confusion matrices
+    (empty if they differ at any seed both were run with)."""
+    confusion = {}
+    for r in records:
+        if r["method"] in (method, other):
+            confusion.setdefault(r["seed"], {})[r["method"]] = r["summary"]["confusion"]
+    pairs = {seed: pair for seed, pair in confusion.items() if len(pair) == 2}
+    if not pairs or any(pair[method] != pair[other] for pair in pairs.values()):
+        return []
+    return sorted(pairs)
 
 
 def _models_section(records):

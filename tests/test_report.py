@@ -157,6 +157,24 @@ class JpegCostTest(unittest.TestCase):
         self.assertIn("No finished MyModel run", models)
 
 
+class EquivalenceTest(unittest.TestCase):
+    def readme(self, balanced_softmax_hits):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = os.path.join(tmp, "runs")
+            write_run(runs, "ce", config({}), [10, 9, 5, 0])
+            write_run(runs, "la", config({"name": "logit_adjusted"}), [9, 8, 7, 6])
+            write_run(runs, "bs", config({"name": "balanced_softmax"}), balanced_softmax_hits)
+            with open(build.build(runs, tmp), encoding="utf-8") as f:
+                return f.read()
+
+    def test_identical_balanced_softmax_and_logit_adjustment_runs_are_pointed_out(self):
+        self.assertIn("Balanced softmax and logit adjustment gave the same test confusion "
+                      "matrix at seed 0", self.readme([9, 8, 7, 6]))
+
+    def test_different_runs_are_not_called_identical(self):
+        self.assertNotIn("gave the same test confusion", self.readme([9, 8, 6, 7]))
+
+
 class EmptyReportTest(unittest.TestCase):
     def test_no_runs_gives_a_report_that_says_so(self):
         with tempfile.TemporaryDirectory() as tmp:
