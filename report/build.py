@@ -341,13 +341,23 @@ def _observations(studies):
     groups = {g["method"]: g for g in collect.aggregate(_rows(focus), ["method"])}
     if not groups:
         return ""
-    best = max(groups, key=lambda m: groups[m]["accuracy"].mean)
-    text = [f"**What the runs show.** At factor {FOCUS} the best method here is {best} "
-            f"({collect.format_stat(groups[best]['accuracy'])}%)."]
+    ranked = sorted(groups, key=lambda m: (-groups[m]["accuracy"].mean,
+                                           -groups[m]["accuracy"].n, m))
+    best = ranked[0]
+    ties = [m for m in ranked[1:] if _within_noise(groups[best]["accuracy"],
+                                                   groups[m]["accuracy"])]
+    if ties:
+        named = ", ".join(f"{m} ({collect.format_stat(groups[m]['accuracy'])}%)"
+                          for m in [best, *ties])
+        text = [f"**What the runs show.** At factor {FOCUS} the best methods here are {named}, "
+                f"within one standard deviation of each other."]
+    else:
+        text = [f"**What the runs show.** At factor {FOCUS} the best method here is {best} "
+                f"({collect.format_stat(groups[best]['accuracy'])}%)."]
     baseline = groups.get("CE")
     if baseline is not None and best != "CE":
         gain = 100 * (groups[best]["accuracy"].mean - baseline["accuracy"].mean)
-        text.append(f"It beats plain cross-entropy by {gain:.2f} points.")
+        text.append(f"{best} beats plain cross-entropy by {gain:.2f} points.")
         tail, base_tail = groups[best]["tail"], baseline["tail"]
         head, base_head = groups[best]["head"], baseline["head"]
         if tail.n and base_tail.n and head.n and base_head.n:
@@ -360,6 +370,12 @@ def _observations(studies):
         text.append(f"Balanced softmax and logit adjustment gave the same test confusion matrix "
                     f"at seed {', '.join(map(str, same))}, as the equivalence predicts.")
     return " ".join(text)
+
+
+def _within_noise(best, other):
+    """Whether ``other``'s mean is within the larger of the two seed standard deviations of
+    ``best``'s (a single run has no deviation and counts as 0)."""
+    return best.mean - other.mean <= max(best.std or 0.0, other.std or 0.0)
 
 
 def _identical_seeds(records, method, other):

@@ -171,6 +171,12 @@ class EquivalenceTest(unittest.TestCase):
         self.assertIn("Balanced softmax and logit adjustment gave the same test confusion "
                       "matrix at seed 0", self.readme([9, 8, 7, 6]))
 
+    def test_methods_within_seed_noise_are_named_together(self):
+        self.assertIn("the best methods here are Balanced softmax (75.00%), Logit adjustment "
+                      "(75.00%), within one standard deviation", self.readme([9, 8, 7, 6]))
+        self.assertIn("the best method here is Logit adjustment (75.00%).",
+                      self.readme([9, 8, 6, 5]))
+
     def test_different_runs_are_not_called_identical(self):
         self.assertNotIn("gave the same test confusion", self.readme([9, 8, 6, 7]))
 
