@@ -258,6 +258,15 @@ class SweepRunTest(unittest.TestCase):
         self.assertIn("train.milestones=[2, 3]", words)
         self.assertEqual(words[-1], f"run.dir={self.runs}")
 
+    def test_dry_list_into_a_closed_pipe_stops_quietly(self):
+        with open(self.grid, "w") as f:  # long enough to outlast the pipe's buffer
+            yaml.safe_dump(dict(GRID, axes={"seed": list(range(3000))}), f)
+        command = " ".join(shlex.quote(word) for word in self.command("--dry-list"))
+        result = subprocess.run(f"{command} | head -1", shell=True, cwd=REPO,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(len(result.stdout.splitlines()), 1)
+        self.assertEqual(result.stderr, "")
+
     def test_interrupted_run_stops_the_sweep_and_is_resumed(self):
         first = self.sweep("interrupt_once")
         self.assertEqual(first.returncode, 130, first.stderr)

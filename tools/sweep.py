@@ -275,17 +275,26 @@ def _shard(text):
     return int(k), int(n)
 
 
+def _print_plan(grid, outdir, args):
+    """Print every run with its state and shell command; stop quietly if the reader (e.g.
+    ``head``) closes the pipe."""
+    try:
+        for run in expand(grid):
+            command, state = command_for(run, grid, outdir, args.main, args.extra)
+            shown = "" if command is None else "  python " + shlex.join(command[1:])
+            print(f"{run['name']}  [{state}]{shown}", flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return 0
+
+
 def main(argv=None):
     args = parse_args(argv)
     try:
         grid = load_grid(args.grid)
         outdir = args.outdir or grid["outdir"]
         if args.dry_list:
-            for run in expand(grid):
-                command, state = command_for(run, grid, outdir, args.main, args.extra)
-                shown = "" if command is None else "  python " + shlex.join(command[1:])
-                print(f"{run['name']}  [{state}]{shown}")
-            return 0
+            return _print_plan(grid, outdir, args)
         if args.collect_only:
             for path in write_summary(grid, outdir):
                 print(f"wrote {path}")
