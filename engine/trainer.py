@@ -28,7 +28,8 @@ class Trainer:
     Args:
         cfg: the validated Config.
         bundle: data.DataBundle (train, val, test, classes, cls_num_list, ...).
-        model: the model, already on ``context.device``.
+        model: the model, already on ``context.device``; with ``train.channels_last`` the
+            Trainer converts it to the channels-last memory format.
         criterion: loss module from ``losses.build_loss``, on the same device.
         train_loader, val_loader: data.BatchLoader objects (val_loader may be None).
         context: engine.distributed.Context.

@@ -143,15 +143,16 @@ def build(runs_root, out_dir):
     figures_dir = os.path.join(out_dir, FIGURES)
     os.makedirs(figures_dir, exist_ok=True)
     records, unfinished = load_records(runs_root)
+    all_studies = _group(records, "study")
     studies, models = {}, []
-    for study, rows in _group(records, "study").items():
+    for study, rows in all_studies.items():
         if _compares_losses(rows):
             studies[study] = rows
         else:
             models += rows
     values = {
         "source": _source_text(runs_root, records, unfinished),
-        "data_and_recipes": _recipes_text(_group(records, "study")),
+        "data_and_recipes": _recipes_text(all_studies),
         "jpeg_note": _jpeg_note(records),
         "results": "\n".join(_study_section(index, study, rows, figures_dir)
                              for index, (study, rows) in enumerate(studies.items(), 1))
@@ -346,14 +347,11 @@ def _observations(studies):
     best = ranked[0]
     ties = [m for m in ranked[1:] if _within_noise(groups[best]["accuracy"],
                                                    groups[m]["accuracy"])]
-    if ties:
-        named = ", ".join(f"{m} ({collect.format_stat(groups[m]['accuracy'])}%)"
-                          for m in [best, *ties])
-        text = [f"**What the runs show.** At factor {FOCUS} the best methods here are {named}, "
-                f"within one standard deviation of each other."]
-    else:
-        text = [f"**What the runs show.** At factor {FOCUS} the best method here is {best} "
-                f"({collect.format_stat(groups[best]['accuracy'])}%)."]
+    named = ", ".join(f"{m} ({collect.format_stat(groups[m]['accuracy'])}%)"
+                      for m in [best, *ties])
+    claim = (f"the best methods here are {named}, within one standard deviation of each other"
+             if ties else f"the best method here is {named}")
+    text = [f"**What the runs show.** At factor {FOCUS} {claim}."]
     baseline = groups.get("CE")
     if baseline is not None and best != "CE":
         gain = 100 * (groups[best]["accuracy"].mean - baseline["accuracy"].mean)

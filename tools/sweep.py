@@ -42,12 +42,12 @@ import sys
 
 import yaml
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from engine.files import write_text_atomic  # noqa: E402  (also runnable as python tools/sweep.py)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # also runnable as python tools/sweep.py
+from engine.files import write_text_atomic  # noqa: E402
 from tools import collect  # noqa: E402
 from tools.runs import load_run  # noqa: E402
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_MAIN = os.path.join(REPO, "main.py")
 SEED_KEY = "seed"
 INTERRUPTED = 130
@@ -235,7 +235,7 @@ def write_summary(grid, outdir, plan=None):
             f"{'seeds ' + ', '.join(seeds) if seeds else 'runs'}; n = finished runs; "
             f"{collect.MISSING} = no finished run or no class in the group.\n\n")
     write_text_atomic(f"# {grid['prefix']} summary\n\n{note}"
-                         f"{collect.markdown_table(groups, by)}", f"{stem}.md")
+                      f"{collect.markdown_table(groups, by)}", f"{stem}.md")
     return f"{stem}.csv", f"{stem}.md"
 
 
