@@ -17,6 +17,7 @@ import unittest
 
 import yaml
 
+from engine.config import load_config
 from tools import collect, sweep
 from tools.runs import load_run
 
@@ -135,6 +136,23 @@ class GridTest(unittest.TestCase):
         for raw in bad:
             with self.subTest(raw=raw), self.assertRaises(sweep.GridError):
                 self.grid(raw)
+
+
+class CommittedGridsTest(unittest.TestCase):
+    """Every grid in configs/sweeps/ expands into runs whose configs validate, so a typo in a
+    key or value fails here instead of hours into a sweep."""
+
+    def test_every_run_of_every_committed_grid_has_a_valid_config(self):
+        folder = os.path.join(REPO, "configs", "sweeps")
+        grids = sorted(name for name in os.listdir(folder) if name.endswith(".yaml"))
+        self.assertIn("cifar10_lt_cpu.yaml", grids)
+        for name in grids:
+            grid = sweep.load_grid(os.path.join(folder, name))
+            for run in sweep.expand(grid):
+                with self.subTest(grid=name, run=run["name"]):
+                    cfg = load_config(os.path.join(REPO, grid["base"]), run["overrides"])
+                    self.assertEqual(cfg.model.name, "resnet32")
+                    self.assertLess(cfg.loss.reweight_epoch, cfg.train.epochs)
 
 
 class AggregateTest(unittest.TestCase):
