@@ -49,7 +49,7 @@ def main(argv=None):
         from engine.config import load_config
 
         cfg = load_config(args.config, args.overrides) if args.config else None
-        from engine import app  # torch and the data stack load only once the config is valid
+        import app  # torch and the data stack load only once the config is valid
         if args.dry_run:
             app.dry_run(cfg)
         elif args.eval:

@@ -11,7 +11,7 @@ from unittest import mock
 
 import torch
 
-from engine import app
+import app
 from engine.config import load_config
 from engine.errors import UserError
 from tests.runs_helper import synthetic_config
@@ -73,7 +73,7 @@ class FullDiskTest(unittest.TestCase):
         usage = namedtuple("usage", "total used free")
         with tempfile.TemporaryDirectory() as tmp:
             cfg = load_config(synthetic_config(tmp))
-            with mock.patch("engine.app.shutil.disk_usage", return_value=usage(10, 9, 2**20)):
+            with mock.patch("app.run_folder.shutil.disk_usage", return_value=usage(10, 9, 2**20)):
                 with self.assertRaisesRegex(UserError, r"run\.dir: only 1 MiB free"):
                     app.train(cfg)
             self.assertEqual(os.listdir(os.path.join(tmp, "runs")), [])

@@ -12,14 +12,14 @@ import losses
 import models
 from engine import checkpoint as ckpt
 from engine import distributed
-from engine.config import config_to_dict, dump_config, format_config, load_config
+from engine.config import format_config
 from engine.errors import UserError
 from engine.evaluate import confusion_matrices
 from engine.files import write_text_atomic
 from engine.metrics import format_confusion, format_summary, save_confusion_png, summarize
 from engine.trainer import Trainer, autocast_for
 
-MIN_FREE_BYTES = 50 * 2**20
+from app.run_folder import count_parameters, load_resume_state, new_run_dir
 
 
 def dry_run(cfg):
@@ -28,7 +28,7 @@ def dry_run(cfg):
     model = _build_model(cfg, bundle)
     print(format_config(cfg))
     print(_describe_data(bundle))
-    print(f"model {cfg.model.name}: {_count_parameters(model):,} parameters")
+    print(f"model {cfg.model.name}: {count_parameters(model):,} parameters")
 
 
 def evaluate_checkpoint(cfg, path):
@@ -64,28 +64,6 @@ def train(cfg, resume_dir=None):
         distributed.teardown(context)
 
 
-def load_resume_state(resume_dir, cfg_from_flags):
-    """The config and ``last.pt`` state of the run in ``resume_dir``.
-
-    A config given with --config must resolve to the run's own config.
-    """
-    last_path = os.path.join(resume_dir, "last.pt")
-    if not os.path.isdir(resume_dir):
-        raise UserError(f"--resume: {resume_dir!r} is not a run folder")
-    if not os.path.isfile(last_path):
-        raise UserError(f"--resume: {resume_dir!r} holds no last.pt to continue from")
-    cfg = load_config(os.path.join(resume_dir, "config.yaml"))
-    if cfg_from_flags is not None:
-        saved, given = _flatten(config_to_dict(cfg)), _flatten(config_to_dict(cfg_from_flags))
-        differing = sorted(k for k in saved.keys() | given.keys() if saved.get(k) != given.get(k))
-        if differing:
-            key = differing[0]
-            raise UserError(f"--resume: {key} is {saved.get(key)!r} in {resume_dir!r} but "
-                            f"{given.get(key)!r} in the given config; drop --config to continue "
-                            "the run as it was")
-    return cfg, ckpt.load_checkpoint(last_path)
-
-
 def _train(cfg, state, resume_dir, context):
     bundle = data.build_data(cfg.data, cfg.seed)
     _check_batch_size(cfg, bundle, context)
@@ -94,7 +72,7 @@ def _train(cfg, state, resume_dir, context):
     if state is not None:
         ckpt.check_compatible(state, os.path.join(resume_dir, "last.pt"), cfg.model.name,
                               bundle.num_classes, model)
-    run_dir = resume_dir or _new_run_dir(cfg, model, context)
+    run_dir = resume_dir or new_run_dir(cfg, model, context)
     model.to(context.device)
     if context.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -109,7 +87,7 @@ def _train(cfg, state, resume_dir, context):
         start_epoch = state["position"][0] if state is not None else 0
         writer = SummaryWriter(run_dir, purge_step=start_epoch + 1)
         print(f"run {run_dir}  device {context.device}  world size {context.world_size}  "
-              f"model {cfg.model.name} ({_count_parameters(model):,} parameters)  "
+              f"model {cfg.model.name} ({count_parameters(model):,} parameters)  "
               f"loss {cfg.loss.name}  train/val/test "
               f"{len(bundle.train)}/{len(bundle.val) if bundle.val else 0}/{len(bundle.test)}",
               flush=True)
@@ -205,40 +183,6 @@ def _check_batch_size(cfg, bundle, context):
                         f"{context.world_size} processes (it is the global batch)")
 
 
-def _new_run_dir(cfg, model, context):
-    """Create ``run.dir/run.name`` (``-2``, ``-3``, ... if taken) after checking it is writable.
-
-    Every process gets the same path; only the main process creates it and writes the config.
-    """
-    base = os.path.join(cfg.run.dir, cfg.run.name or "run")
-    path, suffix = base, 1
-    while os.path.exists(path):
-        suffix += 1
-        path = f"{base}-{suffix}"
-    if context.distributed:
-        holder = [path]
-        torch.distributed.broadcast_object_list(holder, src=0)
-        path = holder[0]
-    if not context.is_main:
-        return path
-    try:
-        os.makedirs(path)
-        probe = os.path.join(path, ".write-test")
-        with open(probe, "w") as f:
-            f.write("ok")
-        os.unlink(probe)
-    except OSError as exc:
-        raise UserError(f"run.dir: cannot write to {path!r} ({exc.strerror})") from None
-    needed = MIN_FREE_BYTES + 6 * _count_parameters(model) * 4
-    free = shutil.disk_usage(path).free
-    if free < needed:
-        os.rmdir(path)
-        raise UserError(f"run.dir: only {free / 2**20:.0f} MiB free under {path!r}; "
-                        f"expected at least {needed / 2**20:.0f} MiB for checkpoints")
-    dump_config(cfg, os.path.join(path, "config.yaml"))
-    return path
-
-
 def _describe_data(bundle):
     lines = [f"training set: {len(bundle.train)} images, "
              f"validation {len(bundle.val) if bundle.val else 0}, test {len(bundle.test)}",
@@ -246,17 +190,3 @@ def _describe_data(bundle):
     for name, count in zip(bundle.classes, bundle.cls_num_list):
         lines.append(f"  {name:<20}{count:>12}")
     return "\n".join(lines)
-
-
-def _count_parameters(model):
-    return sum(p.numel() for p in model.parameters())
-
-
-def _flatten(tree, prefix=""):
-    flat = {}
-    for key, value in tree.items():
-        if isinstance(value, dict):
-            flat.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
