@@ -14,6 +14,7 @@ import difflib
 import math
 import os
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import List, Literal, get_args, get_origin, get_type_hints
 
@@ -174,22 +175,21 @@ RANGES = {
 TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
               List[int]: "a list of integers"}
 
-# The course's format: section -> {course key -> the key of our schema it sets}.
+# The course's format: four sections, each of which may hold any course key (the course's own
+# files put ``gamma`` in Train or loss, ``save_best`` in network or data, ...).
+COURSE_SECTIONS = ("Train", "network", "data", "loss")
+# Course key -> the key of our schema it sets.
 COURSE_KEYS = {
-    "Train": {"batch_size": "train.batch_size", "learning_rate": "train.lr",
-              "reg": "train.weight_decay", "epochs": "train.epochs",
-              "steps": "train.milestones", "warmup": "train.warmup_epochs",
-              "momentum": "train.momentum"},
-    "network": {"model": "model.name"},
-    "data": {"imbalance": "data.imbalance", "save_best": "data.val_fraction"},
-    "loss": {"reweight": "loss.reweight", "beta": "loss.beta", "loss_type": "loss.name",
-             "gamma": "loss.gamma"},
+    "batch_size": "train.batch_size", "learning_rate": "train.lr", "reg": "train.weight_decay",
+    "epochs": "train.epochs", "steps": "train.milestones", "warmup": "train.warmup_epochs",
+    "momentum": "train.momentum", "gamma": "loss.gamma", "model": "model.name",
+    "imbalance": "data.imbalance", "save_best": "data.val_fraction",
+    "reweight": "loss.reweight", "beta": "loss.beta", "loss_type": "loss.name",
 }
 # Course keys whose value is copied unchanged; the others are translated in
 # translate_course_config.
-COURSE_COPIED = ("Train.batch_size", "Train.learning_rate", "Train.reg", "Train.epochs",
-                 "Train.steps", "Train.warmup", "Train.momentum", "network.model",
-                 "loss.beta", "loss.gamma")
+COURSE_COPIED = ("batch_size", "learning_rate", "reg", "epochs", "steps", "warmup", "momentum",
+                 "gamma", "model", "beta")
 
 
 class ConfigError(UserError):
@@ -219,7 +219,13 @@ _Dumper.add_representer(
                                                           flow_style=True))
 
 
-def load_config(path, overrides=()):
+def print_warning(line):
+    """Print ``warning: <line>`` to stderr, from the main process only under torchrun."""
+    if os.environ.get("RANK", "0") == "0":
+        print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
+def load_config(path, overrides=(), warn=print_warning):
     """Read, translate, override and validate a config file.
 
     Args:
@@ -227,6 +233,7 @@ def load_config(path, overrides=()):
         overrides: strings ``dotted.key=value`` applied in order after reading (and after
             translating a course file); the value is read as YAML: ``3``, ``0.1``, ``5e-4``,
             ``true``, ``[100, 150]``, ``focal``.
+        warn: called with one line for each schedule key clipped to a short run.
 
     Returns:
         A validated Config. An empty ``run.name`` becomes the file's name without extension.
@@ -237,9 +244,7 @@ def load_config(path, overrides=()):
     raw = _read_yaml(path)
     course_origins = {}
     if is_course_format(raw):
-        course_origins = {COURSE_KEYS[section][key]: f"{section}.{key}"
-                          for section, key in (k.split(".") for k in COURSE_COPIED)}
-        raw = translate_course_config(raw)
+        raw, course_origins = translate_course_config(raw)
     for text in overrides:
         key, value = parse_override(text)
         _set_dotted(raw, key, value)
@@ -248,7 +253,7 @@ def load_config(path, overrides=()):
         cfg = _build(Config, raw, "")
         if not cfg.run.name:
             cfg.run.name = os.path.splitext(os.path.basename(path))[0]
-        _validate(cfg)
+        _validate(cfg, warn)
     except ConfigError as error:
         if error.key not in course_origins:
             raise
@@ -276,14 +281,14 @@ def parse_override(text):
             from None
 
 
-def config_from_dict(raw):
+def config_from_dict(raw, warn=print_warning):
     """Build and validate a Config from plain data (as ``config_to_dict`` gives or YAML holds).
 
     Raises:
         UserError: unknown key, wrong type or value.
     """
     cfg = _build(Config, raw, "")
-    _validate(cfg)
+    _validate(cfg, warn)
     return cfg
 
 
@@ -312,62 +317,85 @@ def is_course_format(raw):
 def translate_course_config(raw):
     """Translate a course config into our schema (plain dicts, to be validated by the caller).
 
-    The mapping: learning_rate -> train.lr, reg -> train.weight_decay, steps ->
+    Any course key may sit in any of the four sections (``Train``, ``network``, ``data``,
+    ``loss``). The mapping: learning_rate -> train.lr, reg -> train.weight_decay, steps ->
     train.milestones with train.lr_decay 0.1 and the step schedule (the course multiplies the
     rate by 0.1 from its first step and by 0.01 from its second), warmup ->
-    train.warmup_epochs, model -> model.name, imbalance ``regular`` -> no imbalance and
-    ``imbalance`` -> the exponential profile with factor 100, save_best false ->
+    train.warmup_epochs, gamma -> loss.gamma, model -> model.name, imbalance ``regular`` -> no
+    imbalance and ``imbalance`` -> the exponential profile with factor 100, save_best false ->
     data.val_fraction 0 (keep the last epoch; true keeps our validation split, on which the
     best checkpoint is chosen), reweight true -> loss.reweight class_balanced, loss_type
     ``CE`` -> ce and ``Focal`` -> focal.
 
+    Returns:
+        (raw, origins): the config in our schema, and for each copied key of our schema the
+        place it came from (``"Train.gamma"``), so that errors name the user's own key.
+
     Raises:
-        UserError: unknown section or key (naming the closest valid one), or a value of
-            imbalance, save_best, reweight or loss_type outside the course's choices.
+        UserError: unknown section or key (naming the closest valid one), a key given in two
+            sections with different values, or a value of imbalance, save_best, reweight or
+            loss_type outside the course's choices.
     """
-    sections = {}
-    for section, values in raw.items():
-        if section not in COURSE_KEYS:
-            raise _unknown_key(str(section), str(section), list(COURSE_KEYS))
-        if values is None:
-            values = {}
-        if not isinstance(values, dict):
-            raise ConfigError(section, values,
-                              f"a section with keys {', '.join(COURSE_KEYS[section])}")
-        for key in values:
-            if key not in COURSE_KEYS[section]:
-                raise _unknown_key(f"{section}.{key}", str(key), list(COURSE_KEYS[section]),
-                                   prefix=f"{section}.")
-        sections[section] = values
+    values = _course_values(raw)
     out = {"train": {"schedule": "step", "lr_decay": 0.1}}
-    for dotted in COURSE_COPIED:
-        section, key = dotted.split(".")
-        if key in sections.get(section, {}):
-            _set_dotted(out, COURSE_KEYS[section][key], sections[section][key])
-    data, loss = sections.get("data", {}), sections.get("loss", {})
-    if "imbalance" in data:
-        imbalance = _course_choice("data.imbalance", data["imbalance"], {
-            "regular": {"profile": "none", "factor": 1.0},
-            "imbalance": {"profile": "exp", "factor": 100.0}})
-        _set_dotted(out, "data.imbalance", imbalance)
-    if "save_best" in data:
-        if not _course_choice("data.save_best", data["save_best"], {True: True, False: False}):
-            _set_dotted(out, "data.val_fraction", 0.0)
-    if "reweight" in loss:
-        reweight = _course_choice("loss.reweight", loss["reweight"],
-                                  {True: "class_balanced", False: "none"})
-        _set_dotted(out, "loss.reweight", reweight)
-    if "loss_type" in loss:
-        _set_dotted(out, "loss.name",
-                    _course_choice("loss.loss_type", loss["loss_type"],
-                                   {"CE": "ce", "Focal": "focal"}))
-    return out
+    origins = {}
+    for key in COURSE_COPIED:
+        if key in values:
+            value, place = values[key]
+            _set_dotted(out, COURSE_KEYS[key], value)
+            origins[COURSE_KEYS[key]] = place
+    translated = {
+        "imbalance": {"regular": {"profile": "none", "factor": 1.0},
+                      "imbalance": {"profile": "exp", "factor": 100.0}},
+        "save_best": {True: None, False: 0.0},
+        "reweight": {True: "class_balanced", False: "none"},
+        "loss_type": {"CE": "ce", "Focal": "focal"},
+    }
+    for key, mapping in translated.items():
+        if key in values:
+            value, place = values[key]
+            result = _course_choice(place, value, mapping)
+            if result is not None:
+                _set_dotted(out, COURSE_KEYS[key], result)
+    return out, origins
+
+
+def _course_values(raw):
+    """{course key: (value, "Section.key")} over all sections of a course config.
+
+    Raises:
+        UserError: unknown section or key, a section that is no mapping, or one key given
+            twice with different values.
+    """
+    found = {}
+    for section, values in raw.items():
+        if section not in COURSE_SECTIONS:
+            raise _unknown_key(str(section), str(section), list(COURSE_SECTIONS))
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            raise ConfigError(section, values, f"a section with keys {', '.join(COURSE_KEYS)}")
+        for key, value in values.items():
+            place = f"{section}.{key}"
+            if key not in COURSE_KEYS:
+                raise _unknown_key(place, str(key), list(COURSE_KEYS), prefix=f"{section}.")
+            if key in found and not _same_value(found[key][0], value):
+                first_value, first_place = found[key]
+                raise UserError(f"{place}: got {value!r}, but {first_place} is {first_value!r}; "
+                                "expected the key once, or the same value in both places")
+            found.setdefault(key, (value, place))
+    return found
+
+
+def _same_value(a, b):
+    """Equal values of the same type (``True`` and ``1`` differ)."""
+    return type(a) is type(b) and a == b
 
 
 def _course_choice(key, value, mapping):
     """``mapping[value]`` for a course key whose values are a fixed set (bools must be bools)."""
     for choice, result in mapping.items():
-        if value == choice and type(value) is type(choice):
+        if _same_value(value, choice):
             return result
     raise ConfigError(key, value, " or ".join(str(choice) for choice in mapping))
 
@@ -449,13 +477,16 @@ def _build(cls, raw, prefix):
     return cls(**values)
 
 
-def _validate(cfg):
+def _validate(cfg, warn):
     """Check every value of ``cfg`` against its type, choices and range, then across keys.
 
-    Normalises in place: ints given for floats become floats, model names canonical.
+    Normalises in place: ints given for floats become floats, model names canonical, schedule
+    keys past the end of the run clipped (each clipping reported through ``warn(line)``).
     """
     _validate_fields(cfg, "")
-    _validate_relations(cfg)
+    for line in _validate_relations(cfg):
+        warn(line)
+
 
 
 def _validate_fields(node, prefix):
@@ -500,22 +531,40 @@ def _has_type(value, kind):
 
 
 def _validate_relations(cfg):
-    """Rules between keys: the schedule fits in the epochs, shot thresholds are ordered."""
+    """Rules between keys: the schedule fits in the epochs, shot thresholds are ordered.
+
+    A schedule key that falls past the end of a short run (a one-epoch trial of a 200-epoch
+    config, say) is clipped or has no effect, and a warning says so; a value that is wrong at
+    any run length raises ConfigError.
+
+    Returns:
+        The warnings, one line each.
+    """
     train = cfg.train
-    if train.warmup_epochs >= train.epochs:
-        raise ConfigError("train.warmup_epochs", train.warmup_epochs,
-                          f"an integer < train.epochs ({train.epochs})")
+    warnings = []
     milestones = train.milestones
     if any(later <= earlier for earlier, later in zip(milestones, milestones[1:])):
         raise ConfigError("train.milestones", milestones, "strictly increasing epochs")
-    if train.schedule == "step" and any(m > train.epochs for m in milestones):
-        raise ConfigError("train.milestones", milestones,
-                          f"epochs <= train.epochs ({train.epochs}) for the step schedule "
-                          "(change them with train.epochs, or use train.schedule=cosine)")
-    for key, value in (("loss.reweight_epoch", cfg.loss.reweight_epoch),
-                       ("data.sampler_epoch", cfg.data.sampler_epoch)):
-        if value > train.epochs:
-            raise ConfigError(key, value, f"an integer <= train.epochs ({train.epochs})")
+    if train.warmup_epochs >= train.epochs:
+        warnings.append(f"train.warmup_epochs: {train.warmup_epochs} is not below train.epochs "
+                        f"({train.epochs}); the warm-up is shortened to {train.epochs - 1} "
+                        "epoch(s)")
+        train.warmup_epochs = train.epochs - 1
+    late = [m for m in milestones if m >= train.epochs]
+    if train.schedule == "step" and late:
+        train.milestones = [m for m in milestones if m < train.epochs]
+        warnings.append(f"train.milestones: {', '.join(map(str, late))} fall at or after the "
+                        f"end of the run (train.epochs {train.epochs}); dropped, so the learning "
+                        f"rate decays at {train.milestones or 'no epoch'} in this run")
+    deferred = (("loss.reweight_epoch", cfg.loss.reweight_epoch,
+                 cfg.loss.reweight != "none", "deferred re-weighting"),
+                ("data.sampler_epoch", cfg.data.sampler_epoch,
+                 cfg.data.sampler != "instance", "deferred re-sampling"))
+    for key, value, active, what in deferred:
+        if active and value >= train.epochs:
+            warnings.append(f"{key}: {value} is not below train.epochs ({train.epochs}); "
+                            f"{what} never switches on in this run")
     if cfg.eval.few_shot > cfg.eval.many_shot:
         raise ConfigError("eval.few_shot", cfg.eval.few_shot,
                           f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
+    return warnings

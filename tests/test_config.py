@@ -1,11 +1,13 @@
 """Config schema: defaults, the shipped configs, overrides, validation errors, course format."""
 import dataclasses
 import glob
+import io
 import json
 import os
 import tempfile
 import textwrap
 import unittest
+from unittest import mock
 
 import yaml
 
@@ -259,13 +261,8 @@ class ValidationTest(TempDirTest):
         ("seed=-1", "seed: got -1;", "an integer >= 0"),
         ("train.milestones=[15,10]", "train.milestones: got [15, 10];", "increasing"),
         ("train.milestones=[10,10]", "train.milestones: got [10, 10];", "increasing"),
-        ("train.milestones=[10,25]", "train.milestones: got [10, 25];",
-         "<= train.epochs (20)"),
         ("train.milestones=[0,10]", "train.milestones: got [0, 10];", "epochs >= 1"),
-        ("train.warmup_epochs=20", "train.warmup_epochs: got 20;", "< train.epochs (20)"),
         ("train.warmup_epochs=-1", "train.warmup_epochs: got -1;", ">= 0"),
-        ("loss.reweight_epoch=21", "loss.reweight_epoch: got 21;", "<= train.epochs (20)"),
-        ("data.sampler_epoch=21", "data.sampler_epoch: got 21;", "<= train.epochs (20)"),
         ("eval.few_shot=200", "eval.few_shot: got 200;", "<= eval.many_shot (100)"),
         ("run.name=a/b", "run.name: got 'a/b';", "without '/'"),
         ("data.synthetic.num_classes=1", "data.synthetic.num_classes: got 1;", ">= 2"),
@@ -453,9 +450,9 @@ class CourseFormatTest(TempDirTest):
     def test_bad_course_values_name_the_course_key(self):
         cases = [
             ("learning_rate: 0.05", "learning_rate: -0.05", "Train.learning_rate: got -0.05;"),
+            ("warmup: 3", "warmup: -3", "Train.warmup: got -3;"),
             ("model: ResNet-32", "model: ResNet-33", "network.model: got 'ResNet-33';"),
             ("steps: [20, 25]", "steps: [25, 20]", "Train.steps: got [25, 20];"),
-            ("warmup: 3", "warmup: 30", "Train.warmup: got 30;"),
             ("imbalance: imbalance", "imbalance: strong", "data.imbalance: got 'strong';"),
             ("save_best: True", "save_best: 1", "data.save_best: got 1;"),
             ("reweight: True", "reweight: 'yes'", "loss.reweight: got 'yes';"),
@@ -478,6 +475,127 @@ class CourseFormatTest(TempDirTest):
                                "did you mean Train.learning_rate?")
         path = self.write("bad.yaml", COURSE_FOCAL + "optimizer: {}\n")
         self.assert_user_error(lambda: load_config(path), "optimizer", "Train, network")
+
+
+class CoursePlacementTest(TempDirTest):
+    """The course's files put some keys in different sections; every placement is accepted."""
+
+    # course key, a value, the key of our schema it sets, the value stored there
+    KEYS = [
+        ("batch_size", 32, "train.batch_size", 32),
+        ("learning_rate", 0.02, "train.lr", 0.02),
+        ("reg", 0.001, "train.weight_decay", 0.001),
+        ("epochs", 12, "train.epochs", 12),
+        ("steps", [6, 9], "train.milestones", [6, 9]),
+        ("warmup", 2, "train.warmup_epochs", 2),
+        ("momentum", 0.5, "train.momentum", 0.5),
+        ("gamma", 1.5, "loss.gamma", 1.5),
+        ("model", "VanillaCNN", "model.name", "vanillacnn"),
+        ("imbalance", "imbalance", "data.imbalance.factor", 100.0),
+        ("save_best", False, "data.val_fraction", 0.0),
+        ("reweight", True, "loss.reweight", "class_balanced"),
+        ("beta", 0.99, "loss.beta", 0.99),
+        ("loss_type", "Focal", "loss.name", "focal"),
+    ]
+
+    def test_every_key_in_every_section(self):
+        for key, value, ours, stored in self.KEYS:
+            for section in ("Train", "network", "data", "loss"):
+                with self.subTest(key=key, section=section):
+                    text = yaml.safe_dump({"Train": {"epochs": 12}, section: {key: value}})
+                    cfg = load_config(self.write("course.yaml", text), warn=lambda line: None)
+                    got = cfg
+                    for part in ours.split("."):
+                        got = getattr(got, part)
+                    self.assertEqual(got, stored)
+
+    def test_the_same_value_twice_is_accepted(self):
+        path = self.write("twice.yaml", "Train: {gamma: 2, epochs: 200}\nloss: {gamma: 2}\n")
+        self.assertEqual(load_config(path).loss.gamma, 2.0)
+
+    def test_a_key_twice_with_different_values_names_both_places(self):
+        path = self.write("twice.yaml", "Train: {gamma: 2}\nloss: {gamma: 1}\n")
+        self.assert_user_error(lambda: load_config(path), "loss.gamma: got 1",
+                               "Train.gamma is 2", "once")
+        path = self.write("twice.yaml", "network: {save_best: true}\ndata: {save_best: 1}\n")
+        self.assert_user_error(lambda: load_config(path), "data.save_best: got 1",
+                               "network.save_best is True")
+
+    def test_a_bad_value_is_named_where_it_sits(self):
+        path = self.write("bad.yaml", "Train: {gamma: -1}\n")
+        self.assert_user_error(lambda: load_config(path), "Train.gamma: got -1;", ">= 0")
+        path = self.write("bad.yaml", "network: {save_best: maybe}\n")
+        self.assert_user_error(lambda: load_config(path), "network.save_best: got 'maybe';")
+
+    def test_a_course_file_for_each_model(self):
+        for model, name in (("TwoLayerNet", "twolayernet"), ("VanillaCNN", "vanillacnn"),
+                            ("MyModel", "mymodel"), ("ResNet-32", "resnet32")):
+            with self.subTest(model=model):
+                text = textwrap.dedent(f"""\
+                    Train: {{batch_size: 64, learning_rate: 0.01, reg: 0.0005, epochs: 10,
+                             steps: [6, 8], warmup: 0, momentum: 0.9, gamma: 1}}
+                    network: {{model: {model}, save_best: False}}
+                    data: {{imbalance: imbalance, beta: 0.999}}
+                    loss: {{loss_type: Focal, reweight: True}}
+                    """)
+                cfg = load_config(self.write("course.yaml", text))
+                self.assertEqual((cfg.model.name, cfg.data.imbalance.profile, cfg.loss.name,
+                                  cfg.loss.gamma, cfg.loss.beta, cfg.loss.reweight,
+                                  cfg.data.val_fraction),
+                                 (name, "exp", "focal", 1.0, 0.999, "class_balanced", 0.0))
+
+
+class ShortRunTest(TempDirTest):
+    """Schedule keys past the end of a short run are clipped or ignored, with a warning each."""
+
+    def load(self, *overrides):
+        lines = []
+        path = self.write("long.yaml", textwrap.dedent("""\
+            train: {epochs: 200, warmup_epochs: 5, milestones: [160, 180]}
+            loss: {reweight: class_balanced, reweight_epoch: 160}
+            data: {sampler: class_balanced, sampler_epoch: 160}
+            """))
+        return load_config(path, list(overrides), warn=lines.append), lines
+
+    def test_full_length_run_has_no_warning(self):
+        cfg, lines = self.load()
+        self.assertEqual(lines, [])
+        self.assertEqual((cfg.train.warmup_epochs, cfg.train.milestones), (5, [160, 180]))
+
+    def test_one_epoch_trial(self):
+        cfg, lines = self.load("train.epochs=1")
+        self.assertEqual((cfg.train.warmup_epochs, cfg.train.milestones), (0, []))
+        self.assertEqual((cfg.loss.reweight_epoch, cfg.data.sampler_epoch), (160, 160))
+        self.assertEqual(len(lines), 4, lines)
+        self.assertTrue(lines[0].startswith("train.warmup_epochs: 5 "), lines)
+        self.assertIn("shortened to 0", lines[0])
+        self.assertTrue(lines[1].startswith("train.milestones: 160, 180 "), lines)
+        self.assertIn("deferred re-weighting never switches on", lines[2])
+        self.assertIn("deferred re-sampling never switches on", lines[3])
+
+    def test_only_the_late_milestones_are_dropped(self):
+        cfg, lines = self.load("train.epochs=170")
+        self.assertEqual(cfg.train.milestones, [160])
+        self.assertEqual([line.split(":")[0] for line in lines], ["train.milestones"])
+
+    def test_unused_keys_do_not_warn(self):
+        cfg, lines = self.load("train.epochs=100", "train.schedule=cosine", "loss.reweight=none",
+                               "data.sampler=instance")
+        self.assertEqual((lines, cfg.train.milestones), ([], [160, 180]))
+
+    def test_values_wrong_at_any_length_stay_errors(self):
+        for override, prefix in (("train.milestones=[180, 160]", "train.milestones: got"),
+                                 ("train.warmup_epochs=-1", "train.warmup_epochs: got -1"),
+                                 ("loss.reweight_epoch=-2", "loss.reweight_epoch: got -2")):
+            with self.subTest(override=override):
+                self.assert_user_error(lambda: self.load("train.epochs=1", override), prefix)
+
+    def test_warnings_go_to_stderr(self):
+        path = self.write("long.yaml", "train: {epochs: 1, warmup_epochs: 5}\n")
+        with mock.patch("sys.stderr", new_callable=io.StringIO) as stderr:
+            load_config(path)
+        self.assertEqual(stderr.getvalue().count("\n"), 2)
+        self.assertTrue(stderr.getvalue().startswith("warning: train.warmup_epochs: 5 "))
 
 
 class SerialisationTest(TempDirTest):
