@@ -8,6 +8,7 @@ run ends with exactly the weights of an uninterrupted one.
 import contextlib
 import os
 import signal
+import sys
 import time
 
 import torch
@@ -98,6 +99,10 @@ class Trainer:
             signal.signal(signal.SIGINT, previous_handler)
         self._load_best_weights()
 
+    def _live_progress(self):
+        """A live progress bar only on a terminal: a log file gets the per-epoch lines alone."""
+        return self.context.is_main and sys.stderr.isatty()
+
     def _request_stop(self, signum, frame):
         self.stop_requested = True
 
@@ -112,7 +117,7 @@ class Trainer:
         first_bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
         check_every = 1 if not self.use_cuda else 25
         bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-                   leave=False, dynamic_ncols=True, disable=not self.context.is_main)
+                   leave=False, dynamic_ncols=True, disable=not self._live_progress())
         batches = iter(self.train_loader)
         for _ in range(start_step):
             next(batches)

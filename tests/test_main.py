@@ -1,12 +1,13 @@
 """End-to-end runs of main.py on synthetic data: training, dry run, evaluation, input errors."""
 import json
 import os
+import subprocess
 import tempfile
 import unittest
 
 import torch
 
-from tests.runs_helper import run_main, synthetic_config
+from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
 
 
 class TrainRunTest(unittest.TestCase):
@@ -65,6 +66,23 @@ class TrainRunTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(os.path.isfile(os.path.join(self.tmp.name, "runs", "e2e-2",
                                                     "metrics.json")))
+
+
+class LogFileTest(unittest.TestCase):
+    def test_a_redirected_run_logs_epoch_lines_and_no_progress_bar(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = synthetic_config(tmp, train={"epochs": 2, "milestones": []})
+            log_path = os.path.join(tmp, "train.log")
+            with open(log_path, "wb") as log:
+                code = subprocess.run(main_command("--config", config), cwd=REPO, env=ENV,
+                                      stdout=log, stderr=subprocess.STDOUT,
+                                      timeout=120).returncode
+            with open(log_path, "rb") as log:
+                text = log.read()
+        self.assertEqual(code, 0, text.decode())
+        self.assertNotIn(b"\r", text)
+        self.assertEqual([line.split()[1] for line in text.decode().splitlines()
+                          if line.startswith("epoch ")], ["1/2", "2/2"])
 
 
 class DryRunTest(unittest.TestCase):
