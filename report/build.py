@@ -80,7 +80,8 @@ def dataset_name(config):
     if data["dataset"] == "imagefolder":
         root = data["root"]
         if "cifar10-jpeg" in root:
-            return f"the workplace's CIFAR-10 JPEG copy (quality 75, ImageFolder at `{root}`)"
+            return (f"a JPEG (quality 75) re-encoding of CIFAR-10 in ImageFolder layout "
+                    f"(`{root}`)")
         return f"the ImageFolder dataset at `{root}`"
     return f"{data['dataset']} data"
 
@@ -139,10 +140,24 @@ def build(runs_root, out_dir):
 
     Returns:
         The README's path.
+
+    Raises:
+        ValueError: ``runs_root`` is no folder or holds no run, or holds no finished run while
+            ``out_dir`` already has a report (which an empty one would replace).
     """
+    if not os.path.isdir(runs_root):
+        raise ValueError(f"--runs: {runs_root!r} is not a folder; expected the folder that "
+                         "holds the run folders (e.g. runs)")
+    records, unfinished = load_records(runs_root)
+    path = os.path.join(out_dir, "README.md")
+    if not records and not unfinished:
+        raise ValueError(f"--runs: {runs_root!r} holds no run (no folder with a config.yaml); "
+                         "nothing to report")
+    if not records and os.path.exists(path):
+        raise ValueError(f"--runs: {runs_root!r} holds no finished run; {path} is kept rather "
+                         "than replaced with an empty report")
     figures_dir = os.path.join(out_dir, FIGURES)
     os.makedirs(figures_dir, exist_ok=True)
-    records, unfinished = load_records(runs_root)
     all_studies = _group(records, "study")
     studies, models = {}, []
     for study, rows in all_studies.items():
@@ -163,7 +178,6 @@ def build(runs_root, out_dir):
     }
     with open(TEMPLATE, encoding="utf-8") as f:
         text = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], f.read())
-    path = os.path.join(out_dir, "README.md")
     write_text_atomic(text, path)
     return path
 

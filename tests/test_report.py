@@ -114,7 +114,8 @@ class ReportTest(unittest.TestCase):
         self.assertIn("| Balanced softmax | — |", self.readme)
 
     def test_dataset_and_recipe_are_named(self):
-        self.assertIn("CIFAR-10 JPEG copy (quality 75", self.readme)
+        self.assertIn("a JPEG (quality 75) re-encoding of CIFAR-10 in ImageFolder layout "
+                      "(`data/cifar10-jpeg`)", self.readme)
         self.assertIn("200 epochs", self.readme)
         self.assertIn("lr × 0.01 at epochs 160, 180", self.readme)
         self.assertIn("model selection: the last epoch (no validation split)", self.readme)
@@ -182,14 +183,68 @@ class EquivalenceTest(unittest.TestCase):
 
 
 class EmptyReportTest(unittest.TestCase):
-    def test_no_runs_gives_a_report_that_says_so(self):
+    def test_only_unfinished_runs_give_a_report_that_says_so(self):
         with tempfile.TemporaryDirectory() as tmp:
-            path = build.build(os.path.join(tmp, "none"), tmp)
+            runs = os.path.join(tmp, "runs")
+            os.makedirs(os.path.join(runs, "stopped"))
+            with open(os.path.join(runs, "stopped", "config.yaml"), "w") as f:
+                yaml.safe_dump(config({}), f)
+            path = build.build(runs, os.path.join(tmp, "report"))
             with open(path, encoding="utf-8") as f:
                 readme = f.read()
         self.assertIn("No finished runs of the methods were found", readme)
+        self.assertIn("stopped", readme)
         self.assertIn("No finished MyModel run", readme)
         self.assertNotIn("{{", readme)
+
+
+class RefusedRunsFolderTest(unittest.TestCase):
+    """A misspelt or empty --runs folder stops with one line and leaves the report alone."""
+
+    def main(self, *argv):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            code = build.main(list(argv))
+        return code, stderr.getvalue()
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.out = os.path.join(self.tmp.name, "report")
+        os.makedirs(self.out)
+        self.readme = os.path.join(self.out, "README.md")
+        with open(self.readme, "w") as f:
+            f.write("the committed report\n")
+
+    def assert_report_kept(self):
+        with open(self.readme) as f:
+            self.assertEqual(f.read(), "the committed report\n")
+        self.assertEqual(os.listdir(self.out), ["README.md"])
+
+    def test_missing_folder(self):
+        code, err = self.main("--runs", os.path.join(self.tmp.name, "rusn"), "--out", self.out)
+        self.assertEqual(code, 2)
+        self.assertRegex(err, r"^error: --runs: '.*rusn' is not a folder; [^\n]*\n$")
+        self.assert_report_kept()
+
+    def test_folder_without_runs(self):
+        empty = os.path.join(self.tmp.name, "empty")
+        os.makedirs(os.path.join(empty, "not-a-run"))
+        code, err = self.main("--runs", empty, "--out", self.out)
+        self.assertEqual(code, 2)
+        self.assertIn("holds no run", err)
+        self.assertEqual(err.count("\n"), 1)
+        self.assert_report_kept()
+
+    def test_no_finished_run_keeps_an_existing_report(self):
+        runs = os.path.join(self.tmp.name, "runs")
+        os.makedirs(os.path.join(runs, "stopped"))
+        with open(os.path.join(runs, "stopped", "config.yaml"), "w") as f:
+            yaml.safe_dump(config({}), f)
+        code, err = self.main("--runs", runs, "--out", self.out)
+        self.assertEqual(code, 2)
+        self.assertIn("holds no finished run", err)
+        self.assert_report_kept()
 
 
 if __name__ == "__main__":
