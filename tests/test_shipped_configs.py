@@ -1,0 +1,53 @@
+"""Every shipped config trains a one-epoch trial (``--set train.epochs=1``) on synthetic data."""
+import contextlib
+import glob
+import io
+import json
+import math
+import os
+import tempfile
+import unittest
+
+import torch
+
+import app
+from engine.config import load_config
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
+
+# Stand-ins for CIFAR-10 that keep each trial to seconds: 10 classes of 16-pixel images, the
+# largest with 100 training images, so a factor-100 profile still leaves one image per class.
+SYNTHETIC = ["data.dataset=synthetic", "data.synthetic.num_classes=10",
+             "data.synthetic.train_per_class=100", "data.synthetic.test_per_class=4",
+             "data.synthetic.image_size=16", "data.val_fraction=0", "train.batch_size=16",
+             "device=cpu", "model.width=8"]
+
+
+class OneEpochTrialTest(unittest.TestCase):
+    def test_every_shipped_config_trains_one_epoch(self):
+        paths = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
+        self.assertGreaterEqual(len(paths), 6)
+        torch.set_num_threads(1)
+        with tempfile.TemporaryDirectory() as tmp:
+            for path in paths:
+                with self.subTest(config=os.path.basename(path)):
+                    metrics = self.trial(path, tmp)
+                    self.assertTrue(metrics["finished"])
+                    self.assertEqual(len(metrics["history"]), 1)
+                    self.assertTrue(math.isfinite(metrics["history"][0]["train_loss"]))
+
+    def trial(self, path, tmp):
+        """Train ``path`` for one epoch as ``main.py --config PATH --set train.epochs=1``
+        would, on synthetic data, with every output under ``tmp``."""
+        overrides = ["train.epochs=1", *SYNTHETIC, f"run.dir={tmp}/runs",
+                     f"run.checkpoint_dir={tmp}/checkpoints"]
+        cfg = load_config(path, overrides, warn=lambda line: None)
+        with contextlib.redirect_stdout(io.StringIO()), \
+                contextlib.redirect_stderr(io.StringIO()):
+            run_dir = app.train(cfg)
+        with open(os.path.join(run_dir, "metrics.json")) as f:
+            return json.load(f)
+
+
+if __name__ == "__main__":
+    unittest.main()
