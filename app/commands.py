@@ -1,5 +1,4 @@
 """What ``main.py`` does: dry runs, training runs (new or resumed) and checkpoint evaluation."""
-import functools
 import json
 import os
 import shutil
@@ -14,11 +13,13 @@ from engine import checkpoint as ckpt
 from engine import distributed
 from engine.config import format_config
 from engine.errors import UserError
-from engine.evaluate import confusion_matrices
+from engine.evaluate import collect_logits
 from engine.files import write_text_atomic
-from engine.metrics import format_confusion, format_summary, save_confusion_png, summarize
+from engine.metrics import (confusion_matrix, format_confusion, format_summary,
+                            save_confusion_png, summarize)
 from engine.trainer import Trainer, autocast_for
 
+from app import stage2, tau_norm
 from app.run_folder import count_parameters, load_resume_state, new_run_dir
 
 
@@ -40,12 +41,10 @@ def evaluate_checkpoint(cfg, path):
     ckpt.check_compatible(state, path, cfg.model.name, bundle.num_classes, model)
     model.load_state_dict(state["model"])
     model.to(context.device)
-    summary, posthoc = _test(cfg, bundle, model, context)
-    print(format_summary(summary, bundle.classes, bundle.cls_num_list))
-    print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
-    if posthoc is not None:
-        print(f"with post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
-        print(format_summary(posthoc, bundle.classes, bundle.cls_num_list))
+    results = _test(cfg, bundle, model, context)
+    print(format_summary(results["test"], bundle.classes, bundle.cls_num_list))
+    print(format_confusion(torch.tensor(results["test"]["confusion"]), bundle.classes))
+    _print_extras(cfg, bundle, results)
 
 
 def train(cfg, resume_dir=None):
@@ -68,7 +67,9 @@ def _train(cfg, state, resume_dir, context):
     bundle = data.build_data(cfg.data, cfg.seed)
     _check_batch_size(cfg, bundle, context)
     torch.manual_seed(cfg.seed)
-    model = _build_model(cfg, bundle)
+    two_stage = bool(cfg.train.init_from)
+    model = _build_model(cfg, bundle, classifier_scales=not two_stage)
+    init_from = stage2.start_from(cfg, bundle, model) if two_stage else None
     if state is not None:
         ckpt.check_compatible(state, os.path.join(resume_dir, "last.pt"), cfg.model.name,
                               bundle.num_classes, model)
@@ -78,6 +79,8 @@ def _train(cfg, state, resume_dir, context):
         torch.backends.cudnn.benchmark = True
     if context.distributed and context.device.type == "cuda":
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
+    eval_modules = stage2.freeze(model, cfg.train)
+    post_step = stage2.maxnorm_step(model, cfg.train)
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(context.device)
     train_loader = _loader(cfg, bundle, bundle.train, context, train=True)
     val_loader = _loader(cfg, bundle, bundle.val, context, train=False) if bundle.val else None
@@ -91,30 +94,31 @@ def _train(cfg, state, resume_dir, context):
               f"loss {cfg.loss.name}  train/val/test "
               f"{len(bundle.train)}/{len(bundle.val) if bundle.val else 0}/{len(bundle.test)}",
               flush=True)
+        if init_from is not None:
+            print(stage2.describe(init_from), flush=True)
     trainer = Trainer(cfg, bundle, model, criterion, train_loader, val_loader, context,
-                      run_dir, writer)
+                      run_dir, writer, eval_modules=eval_modules, post_step=post_step)
     if state is not None:
         trainer.restore(state)
     try:
         trainer.fit()
         if context.is_main:
-            _finish(cfg, bundle, trainer, context, run_dir)
+            _finish(cfg, bundle, trainer, context, run_dir, init_from)
     finally:
         if writer is not None:
             writer.close()
     return run_dir
 
 
-def _finish(cfg, bundle, trainer, context, run_dir):
+def _finish(cfg, bundle, trainer, context, run_dir, init_from):
     """Test the best weights once, print and save every result of the run."""
     started = time.perf_counter()
-    summary, posthoc = _test(cfg, bundle, trainer.model, context)
+    results = _test(cfg, bundle, trainer.model, context)
+    summary = results["test"]
     print(f"\ntest set, best weights (epoch {trainer.best['epoch']}):")
     print(format_summary(summary, bundle.classes, bundle.cls_num_list))
     print(format_confusion(torch.tensor(summary["confusion"]), bundle.classes))
-    if posthoc is not None:
-        print(f"\nwith post-hoc logit adjustment (tau {cfg.eval.posthoc_tau}):")
-        print(format_summary(posthoc, bundle.classes, bundle.cls_num_list))
+    _print_extras(cfg, bundle, results)
     save_confusion_png(torch.tensor(summary["confusion"]), bundle.classes,
                        os.path.join(run_dir, "confusion.png"))
     metrics = {
@@ -128,8 +132,8 @@ def _finish(cfg, bundle, trainer, context, run_dir):
         "epochs": cfg.train.epochs,
         "wall_time_s": trainer.wall_time_s + time.perf_counter() - started,
         "device": str(context.device),
-        "test": summary,
-        "test_posthoc": posthoc,
+        "init_from": init_from,
+        **results,
         "history": trainer.history,
     }
     write_text_atomic(json.dumps(metrics, indent=2), os.path.join(run_dir, "metrics.json"))
@@ -142,18 +146,52 @@ def _finish(cfg, bundle, trainer, context, run_dir):
 
 
 def _test(cfg, bundle, model, context):
-    """(summary, post-hoc summary or None) of ``model`` on the test set."""
-    loader = _loader(cfg, bundle, bundle.test, distributed.Context(0, 1, context.device),
-                     train=False)
-    adjust = None
+    """Every test-set result of ``model``, keyed as in metrics.json.
+
+    Returns:
+        {"test": summary, "test_posthoc": summary with post-hoc logit adjustment or None,
+        "test_tau_norm": summary with the tau-normalised classifier or None, "tau_norm":
+        {"tau", "searched", "val_balanced_accuracy"} or None}; summaries as
+        ``engine.metrics.summarize`` gives them.
+    """
+    single = distributed.Context(0, 1, context.device)
+    autocast = autocast_for(cfg.train, context.device)
+    logits, labels = collect_logits(model, _loader(cfg, bundle, bundle.test, single,
+                                                   train=False), autocast)
+
+    def score(adjusted):
+        confusion = confusion_matrix(adjusted.argmax(1), labels, bundle.num_classes)
+        return summarize(confusion, bundle.cls_num_list, cfg.eval.many_shot, cfg.eval.few_shot)
+
+    results = {"test": score(logits), "test_posthoc": None, "test_tau_norm": None,
+               "tau_norm": None}
     if cfg.eval.posthoc_tau > 0:
-        adjust = functools.partial(losses.posthoc_adjust, cls_num_list=bundle.cls_num_list,
-                                   tau=cfg.eval.posthoc_tau)
-    confusion, adjusted = confusion_matrices(model, loader, bundle.num_classes,
-                                             autocast_for(cfg.train, context.device), adjust)
-    args = (bundle.cls_num_list, cfg.eval.many_shot, cfg.eval.few_shot)
-    return summarize(confusion, *args), (summarize(adjusted, *args) if adjust is not None
-                                         else None)
+        results["test_posthoc"] = score(losses.posthoc_adjust(
+            logits, cls_num_list=bundle.cls_num_list, tau=cfg.eval.posthoc_tau))
+    if cfg.eval.tau_norm > 0 or cfg.eval.tau_norm_search:
+        record = {"tau": cfg.eval.tau_norm, "searched": False, "val_balanced_accuracy": None}
+        if cfg.eval.tau_norm_search:
+            val_logits, val_labels = collect_logits(
+                model, _loader(cfg, bundle, bundle.val, single, train=False), autocast)
+            tau, accuracy = tau_norm.search_tau(model, val_logits, val_labels,
+                                                bundle.cls_num_list)
+            record = {"tau": tau, "searched": True, "val_balanced_accuracy": accuracy}
+        results["tau_norm"] = record
+        results["test_tau_norm"] = score(tau_norm.adjust_for(model, record["tau"])(logits))
+    return results
+
+
+def _print_extras(cfg, bundle, results):
+    """Print the post-hoc and tau-normalised test results that ``_test`` computed."""
+    if results["test_posthoc"] is not None:
+        print(f"\nwith post-hoc logit adjustment (tau {cfg.eval.posthoc_tau:g}):")
+        print(format_summary(results["test_posthoc"], bundle.classes, bundle.cls_num_list))
+    record = results["tau_norm"]
+    if record is not None:
+        chosen = (f", chosen on the validation split: balanced accuracy "
+                  f"{record['val_balanced_accuracy']:.4f}" if record["searched"] else "")
+        print(f"\nwith the tau-normalised classifier (tau {record['tau']:g}{chosen}):")
+        print(format_summary(results["test_tau_norm"], bundle.classes, bundle.cls_num_list))
 
 
 def _loader(cfg, bundle, image_set, context, train):
@@ -165,10 +203,14 @@ def _loader(cfg, bundle, image_set, context, train):
         rank=context.rank if train else 0, world_size=context.world_size if train else 1)
 
 
-def _build_model(cfg, bundle):
+def _build_model(cfg, bundle, classifier_scales=True):
+    """The model of ``cfg`` for ``bundle``'s data; with ``classifier_scales`` False, without
+    the LWS scales even if the config has them (a stage-2 run adds them after loading its
+    stage-1 weights)."""
     model = models.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
                                normed_classifier=cfg.model.normed_classifier,
-                               width=cfg.model.width)
+                               width=cfg.model.width,
+                               classifier_scales=classifier_scales and cfg.model.classifier_scales)
     losses.init_final_bias(model, cfg.loss)
     return model
 

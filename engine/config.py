@@ -34,6 +34,7 @@ class ModelConfig:
     name: Literal[MODEL_NAMES] = "resnet32"
     normed_classifier: bool = False          # cosine classifier as the last layer (LDAM)
     width: int = 64                          # base channels of MyModel (others ignore it)
+    classifier_scales: bool = False          # LWS: a learnable scale per class on the logits
 
 
 @dataclass
@@ -97,12 +98,20 @@ class TrainConfig:
     channels_last: bool = True               # (CUDA only)
     compile: bool = False                    # torch.compile the training step (CUDA only)
     fused_optimizer: bool = True             # (CUDA only)
+    init_from: str = ""                      # start from this checkpoint's weights (stage 2)
+    freeze: Literal["none", "features", "features_and_classifier"] = "none"
+    bn_stats: Literal["frozen", "update"] = "frozen"   # frozen BatchNorm's running statistics
+    reinit_classifier: bool = False          # re-initialise the classifier after init_from (cRT)
+    maxnorm: float = 0.0                     # radius of each classifier row after a step; 0 = off
+    maxnorm_relative: bool = False           # radius = min + maxnorm (max - min) of row norms
 
 
 @dataclass
 class EvalConfig:
     """Evaluation extras: post-hoc logit adjustment and the shot-group thresholds (images)."""
     posthoc_tau: float = 0.0                 # 0 = off
+    tau_norm: float = 0.0                    # tau-normalised classifier's accuracy too; 0 = off
+    tau_norm_search: bool = False            # choose tau on the validation split
     many_shot: int = 100
     few_shot: int = 20
 
@@ -163,7 +172,9 @@ RANGES = {
     "train.warmup_epochs": (lambda v: v >= 0, ">= 0"),
     "train.milestones": (lambda v: all(m >= 1 for m in v), "(epochs >= 1)"),
     "train.lr_decay": (lambda v: 0 < v <= 1, "in (0, 1]"),
+    "train.maxnorm": (lambda v: v >= 0, ">= 0 (0 = off)"),
     "eval.posthoc_tau": (lambda v: v >= 0, ">= 0"),
+    "eval.tau_norm": (lambda v: v >= 0, ">= 0"),
     "eval.many_shot": (lambda v: v >= 0, ">= 0"),
     "eval.few_shot": (lambda v: v >= 0, ">= 0"),
     "run.name": (lambda v: "/" not in v and "\\" not in v and v not in (".", ".."),
@@ -567,4 +578,48 @@ def _validate_relations(cfg):
     if cfg.eval.few_shot > cfg.eval.many_shot:
         raise ConfigError("eval.few_shot", cfg.eval.few_shot,
                           f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
+    _check_classifier_keys(cfg)
     return warnings
+
+
+def _check_classifier_keys(cfg):
+    """Rules of the two-stage and classifier keys (train.init_from, freeze, bn_stats,
+    reinit_classifier, maxnorm, model.classifier_scales, eval.tau_norm): a key that would have
+    no effect, or a nonsensical effect, with the others raises ConfigError. Whether the
+    init_from file exists is checked when training starts (a sweep's stage-2 runs name
+    checkpoints that their stage-1 runs have not written yet)."""
+    train, model, evaluation = cfg.train, cfg.model, cfg.eval
+    if train.freeze != "none" and not train.init_from:
+        raise ConfigError("train.freeze", train.freeze,
+                          "none without train.init_from (frozen layers would stay random)")
+    if train.freeze == "features_and_classifier" and not model.classifier_scales:
+        raise ConfigError("train.freeze", train.freeze, "features or none without "
+                          "model.classifier_scales (nothing would be left to train)")
+    if train.bn_stats != "frozen" and train.freeze == "none":
+        raise ConfigError("train.bn_stats", train.bn_stats, "frozen unless train.freeze is "
+                          "features or features_and_classifier (trained BatchNorm layers "
+                          "always update their statistics)")
+    if train.reinit_classifier and not train.init_from:
+        raise ConfigError("train.reinit_classifier", True, "false without train.init_from "
+                          "(a new model's classifier is freshly initialised anyway)")
+    if train.reinit_classifier and train.freeze == "features_and_classifier":
+        raise ConfigError("train.reinit_classifier", True, "false with train.freeze "
+                          "features_and_classifier (the classifier would stay random)")
+    if train.maxnorm_relative and train.maxnorm == 0:
+        raise ConfigError("train.maxnorm_relative", True, "false while train.maxnorm is 0 (off)")
+    if model.normed_classifier and train.maxnorm > 0:
+        raise ConfigError("train.maxnorm", train.maxnorm, "0 with model.normed_classifier "
+                          "(a cosine classifier ignores the norms of its rows)")
+    tau_norm_on = evaluation.tau_norm > 0 or evaluation.tau_norm_search
+    if tau_norm_on and (model.normed_classifier or model.classifier_scales):
+        key = "model.normed_classifier" if model.normed_classifier else \
+            "model.classifier_scales"
+        raise ConfigError("eval.tau_norm", evaluation.tau_norm, f"0 and eval.tau_norm_search "
+                          f"false with {key} (tau-normalisation rescales a plain linear "
+                          "classifier)")
+    if evaluation.tau_norm_search and evaluation.tau_norm > 0:
+        raise ConfigError("eval.tau_norm", evaluation.tau_norm,
+                          "0 with eval.tau_norm_search (the search chooses tau)")
+    if evaluation.tau_norm_search and cfg.data.val_fraction == 0:
+        raise ConfigError("eval.tau_norm_search", True, "false while data.val_fraction is 0 "
+                          "(tau is chosen on the validation split; give eval.tau_norm instead)")

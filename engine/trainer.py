@@ -36,10 +36,14 @@ class Trainer:
         context: engine.distributed.Context.
         run_dir: folder of this run (written by the main process only).
         writer: TensorBoard SummaryWriter, or None on non-main processes.
+        eval_modules: modules kept in eval mode while training (the frozen BatchNorm layers
+            of a stage-2 run); parameters with ``requires_grad`` False are not optimised.
+        post_step: optional ``post_step(model)`` run without gradients after every optimizer
+            step (the MaxNorm projection of weight balancing).
     """
 
     def __init__(self, cfg, bundle, model, criterion, train_loader, val_loader, context,
-                 run_dir, writer):
+                 run_dir, writer, eval_modules=(), post_step=None):
         self.cfg = cfg
         self.bundle = bundle
         self.model = model
@@ -49,6 +53,8 @@ class Trainer:
         self.context = context
         self.run_dir = run_dir
         self.writer = writer
+        self.eval_modules = list(eval_modules)
+        self.post_step = post_step
         self.device = context.device
         self.use_cuda = self.device.type == "cuda"
         if cfg.train.channels_last:  # faster convolutions on CUDA and CPU (oneDNN) alike
@@ -109,6 +115,8 @@ class Trainer:
     def _train_epoch(self, epoch, start_step):
         cfg = self.cfg.train
         self.model.train()
+        for module in self.eval_modules:
+            module.eval()
         self.train_loader.set_epoch(epoch)
         self.criterion.set_epoch(epoch)
         steps = len(self.train_loader)
@@ -160,6 +168,9 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
+        if self.post_step is not None:
+            with torch.no_grad():
+                self.post_step(self.model)
         return loss.detach(), (logits.detach().argmax(1) == labels).sum()
 
     def _check_finite(self, epoch, first_bad_step):
@@ -285,8 +296,10 @@ def _zero_stats(device):
 
 
 def _build_optimizer(model, train_cfg, use_cuda):
-    """SGD with momentum and weight decay on every parameter (the CIFAR ResNet recipe)."""
-    return torch.optim.SGD(model.parameters(), lr=train_cfg.lr, momentum=train_cfg.momentum,
+    """SGD with momentum and weight decay on every trainable parameter (the CIFAR ResNet
+    recipe)."""
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    return torch.optim.SGD(trainable, lr=train_cfg.lr, momentum=train_cfg.momentum,
                            weight_decay=train_cfg.weight_decay, nesterov=train_cfg.nesterov,
                            fused=bool(use_cuda and train_cfg.fused_optimizer) or None)
 

@@ -1,4 +1,5 @@
-"""Models by name: ``build_model`` for configs, ``final_linear`` for the classifier layer."""
+"""Models by name: ``build_model`` for configs, ``final_linear`` and ``classifier_module`` for
+the classifier, ``add_classifier_scales`` for LWS."""
 from torch import nn
 
 from engine.config import MODEL_NAMES
@@ -6,6 +7,7 @@ from engine.errors import UserError
 from models.my_model import MyModel
 from models.normed_linear import NormedLinear
 from models.resnet_cifar import resnet20, resnet32, resnet44, resnet56, resnet110
+from models.scaled_classifier import ScaledClassifier
 from models.two_layer_net import TwoLayerNet
 from models.vanilla_cnn import VanillaCNN
 
@@ -32,7 +34,7 @@ def canonical_name(name):
 
 
 def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier=False,
-                width=64):
+                width=64, classifier_scales=False):
     """The model called ``name`` for images of ``input_shape`` (C, H, W) and ``num_classes``.
 
     Args:
@@ -42,6 +44,8 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
         normed_classifier: replace the final nn.Linear by a NormedLinear of the same size
             (cosine classifier, for LDAM).
         width: base channels of MyModel; the other models have fixed widths.
+        classifier_scales: wrap the classifier in a ScaledClassifier (learnable per-class
+            scales of the logits, initialised to 1: LWS); see ``add_classifier_scales``.
 
     Returns:
         An nn.Module mapping float (N, C, H, W) to logits (N, num_classes), freshly
@@ -62,7 +66,33 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
     model = _BUILDERS[key]((channels, height, image_width), num_classes, width)
     if normed_classifier:
         _replace_final_linear(model)
+    if classifier_scales:
+        add_classifier_scales(model)
     return model
+
+
+def add_classifier_scales(model):
+    """Wrap the classifier (``final_linear(model)``) in a ScaledClassifier, in place.
+
+    Its parameters then appear as ``<path>.layer.weight`` (``.layer.bias``) and
+    ``<path>.scales`` in the state dict; the outputs stay the same until the scales train.
+
+    Returns:
+        ``model``.
+    """
+    layer = final_linear(model)
+    path = next(name for name, m in model.named_modules() if m is layer)
+    _set_submodule(model, path, ScaledClassifier(layer))
+    return model
+
+
+def classifier_module(model):
+    """The whole classifier: the ScaledClassifier around ``final_linear(model)`` when there
+    is one, else that layer."""
+    layer = final_linear(model)
+    wrappers = [m for m in model.modules()
+                if isinstance(m, ScaledClassifier) and m.layer is layer]
+    return wrappers[0] if wrappers else layer
 
 
 def final_linear(model):
@@ -80,7 +110,11 @@ def final_linear(model):
 def _replace_final_linear(model):
     """Swap the last nn.Linear of ``model`` for a NormedLinear with the same sizes, in place."""
     path = [name for name, m in model.named_modules() if isinstance(m, nn.Linear)][-1]
+    old = model.get_submodule(path)
+    _set_submodule(model, path, NormedLinear(old.in_features, old.out_features))
+
+
+def _set_submodule(model, path, module):
+    """Replace the submodule at the dotted ``path`` of ``model`` by ``module``."""
     parent_path, _, attribute = path.rpartition(".")
-    parent = model.get_submodule(parent_path)
-    old = getattr(parent, attribute)
-    setattr(parent, attribute, NormedLinear(old.in_features, old.out_features))
+    setattr(model.get_submodule(parent_path), attribute, module)
