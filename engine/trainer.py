@@ -15,6 +15,7 @@ import torch
 from tqdm import tqdm
 
 from engine import checkpoint as ckpt
+from engine.compiled_step import CompiledStep
 from engine.config import config_to_dict
 from engine.distributed import all_reduce_sum
 from engine.errors import Interrupted, NonFiniteLoss
@@ -62,7 +63,10 @@ class Trainer:
         self.optimizer = _build_optimizer(model, cfg.train, self.use_cuda)
         self.step_model = _wrap_model(model, cfg.train, context)
         self.position = (0, 0)
+        # The same tensors all run long (zeroed in place): the compiled step updates them.
         self.stats = _zero_stats(self.device)
+        self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
+        self.compiled_step = _compiled_step(self, cfg.train, context)
         self.best = {"metric": None, "epoch": None}
         self.history = []
         self.wall_time_s = 0.0
@@ -76,10 +80,8 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.position = tuple(state["position"])
-        self.stats = _zero_stats(self.device)
-        if self.context.is_main:
-            self.stats = {k: torch.tensor(v, dtype=torch.float64, device=self.device)
-                          for k, v in state["train_stats"].items()}
+        for key, value in self.stats.items():
+            value.fill_(state["train_stats"][key] if self.context.is_main else 0)
         self.best = dict(state["best"])
         self.history = list(state["history"])
         self.wall_time_s = float(state["wall_time_s"])
@@ -121,8 +123,9 @@ class Trainer:
         self.criterion.set_epoch(epoch)
         steps = len(self.train_loader)
         if start_step == 0:
-            self.stats = _zero_stats(self.device)
-        first_bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
+            for value in self.stats.values():
+                value.zero_()
+        first_bad_step = self.first_bad_step.fill_(-1)
         check_every = 1 if not self.use_cuda else 25
         bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}",
                    leave=False, dynamic_ncols=True, disable=not self._live_progress())
@@ -134,12 +137,15 @@ class Trainer:
             lr = cfg.lr * lr_factor(epoch, step, steps, cfg)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
-            loss, correct = self.train_step(images, labels)
-            bad = ~torch.isfinite(loss) & (first_bad_step < 0)
-            first_bad_step = torch.where(bad, step, first_bad_step)
-            self.stats["loss_sum"] += loss.double() * labels.numel()
-            self.stats["correct"] += correct.double()
-            self.stats["seen"] += labels.numel()
+            if self.compiled_step is not None:
+                self.compiled_step(images, labels, step)
+            else:
+                loss, correct = self.train_step(images, labels)
+                bad = ~torch.isfinite(loss) & (first_bad_step < 0)
+                first_bad_step.copy_(torch.where(bad, step, first_bad_step))
+                self.stats["loss_sum"] += loss.double() * labels.shape[0]
+                self.stats["correct"] += correct.double()
+                self.stats["seen"] += labels.shape[0]
             bar.update(1)
             last = step == steps - 1
             checkpoint = step % check_every == 0 or last
@@ -151,7 +157,8 @@ class Trainer:
                                 refresh=False)
             if not last and self._stop_agreed(synchronise=checkpoint):
                 bar.close()
-                self.stats = self._stats_gathered_on_main()
+                for key, value in self._stats_gathered_on_main().items():
+                    self.stats[key].copy_(value)
                 self.position = (epoch, step + 1)
                 self._save_last()
                 raise Interrupted(self.run_dir)
@@ -305,14 +312,24 @@ def _build_optimizer(model, train_cfg, use_cuda):
 
 
 def _wrap_model(model, train_cfg, context):
-    """The callable used for training steps: DDP-wrapped and/or compiled as configured."""
-    wrapped = model
-    if context.distributed:
-        device_ids = [context.device.index] if context.device.type == "cuda" else None
-        wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    """The model as the eager step calls it: DDP-wrapped for several processes, whose forward
+    pass is compiled with ``train.compile`` on CUDA (one process compiles the whole step)."""
+    if not context.distributed:
+        return model
+    device_ids = [context.device.index] if context.device.type == "cuda" else None
+    wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
     if context.device.type == "cuda" and train_cfg.compile:
-        # CUDA graphs replay the whole step without launch overhead; DDP's gradient hooks
-        # do not fit in a graph, so several processes compile without them.
-        mode = "default" if context.distributed else "reduce-overhead"
-        wrapped = torch.compile(wrapped, mode=mode)
+        wrapped = torch.compile(wrapped)  # DDP's gradient hooks do not fit in a CUDA graph
     return wrapped
+
+
+def _compiled_step(trainer, train_cfg, context):
+    """With ``train.compile`` in a single process, the whole step compiled (one CUDA graph per
+    step on CUDA, inductor's C++ kernels on the CPU); else None: the eager ``train_step``."""
+    if not train_cfg.compile or context.distributed:
+        return None
+    return CompiledStep(trainer.model, trainer.criterion, trainer.optimizer, trainer.stats,
+                        trainer.first_bad_step, channels_last=train_cfg.channels_last,
+                        autocast=autocast_for(train_cfg, context.device),
+                        post_step=trainer.post_step,
+                        mode="reduce-overhead" if context.device.type == "cuda" else None)
