@@ -126,13 +126,40 @@ class GridTest(unittest.TestCase):
         for value in ("ce", True, "100", [160, 180], 1e-4, "true"):
             self.assertEqual(yaml.safe_load(sweep.format_value(value)), value)
 
+    def test_runs_marked_first_start_first_in_the_order_given(self):
+        grid = self.grid(dict(GRID, first=[{"factor": 100, "seed": 0},
+                                           {"data.imbalance.factor": [100]}]))
+        self.assertEqual([run["name"] for run in sweep.plan(grid)],
+                         ["t-method=a-factor=100-seed=0", "t-method=b-factor=100-seed=0",
+                          "t-method=a-factor=100-seed=1", "t-method=b-factor=100-seed=1",
+                          "t-method=a-factor=10-seed=0", "t-method=a-factor=10-seed=1",
+                          "t-method=b-factor=10-seed=0", "t-method=b-factor=10-seed=1"])
+        self.assertEqual(sweep.plan(self.grid(GRID)), sweep.expand(self.grid(GRID)))
+
+    def test_a_run_naming_another_runs_folder_goes_right_after_it(self):
+        def run(name, *overrides):
+            return {"name": name, "labels": {}, "overrides": list(overrides)}
+
+        runs = [run("s2-a", "train.init_from=runs/s1-a/best.pt", "seed=0"),
+                run("other"),
+                run("s2-b", "train.init_from=runs/s1-b/best.pt"),
+                run("s1-b"), run("s1-a"), run("s1-ab")]
+        self.assertEqual(sweep.references(runs[0], [r["name"] for r in runs]), ["s1-a"])
+        self.assertEqual([r["name"] for r in sweep.order_runs(runs)],
+                         ["other", "s1-b", "s2-b", "s1-a", "s2-a", "s1-ab"])
+        with self.assertRaises(sweep.GridError):
+            sweep.order_runs([run("x", "a=runs/y/best.pt"), run("y", "a=runs/x/best.pt")])
+
     def test_malformed_grids_are_rejected(self):
         bad = [{"prefix": "p", "axes": {"seed": [0]}},
                dict(GRID, extra=1),
                dict(GRID, axes={"seed": []}),
                dict(GRID, axes={"loss.name": ["a b"]}),
                dict(GRID, axes={"method": {"ce": "loss.name=ce"}}),
-               dict(GRID, axes={"loss.name": [{"x": 1}]})]
+               dict(GRID, axes={"loss.name": [{"x": 1}]}),
+               dict(GRID, first={"seed": 0}),
+               dict(GRID, first=[{"lr": 0.1}]),
+               dict(GRID, first=[{"seed": 7}])]
         for raw in bad:
             with self.subTest(raw=raw), self.assertRaises(sweep.GridError):
                 self.grid(raw)

@@ -16,7 +16,16 @@ A grid file (YAML; paths are relative to the current directory, the repository r
         ldam_drw: {loss.name: ldam, loss.reweight: class_balanced, loss.reweight_epoch: 160}
       data.imbalance.factor: [10, 100] # a list: the values of one config key
       seed: [0, 1, 2]
+    first:                             # optional: runs to start before the others
+      - {factor: 100, seed: 0}         # every run with these labels first,
+      - {factor: 100}                  # then these (a label or a list of labels per axis)
 
+Runs go in grid order (the first axis outermost), except that those matching an entry of
+``first`` go before the others, by the first entry they match; and a run whose overrides name
+another run of the plan as a path component (``train.init_from: runs/<run>/best.pt``) goes
+after that run. A string value may hold ``{column}`` placeholders, replaced by the run's
+label on that axis: ``train.init_from: runs/c10lt-method=ce-seed={seed}/best.pt`` starts each
+seed's stage-2 run from the stage-1 run of the same seed.
 Run names are ``<prefix>-<axis>=<value>-...`` in axis order, where a list axis is named by
 the last part of its key unless two axes would share it (``c10lt-method=ce-factor=100-seed=1``).
 Each run is ``python main.py --config BASE --set KEY=VALUE ... --set run.name=NAME
@@ -62,10 +71,11 @@ def load_grid(path):
     """Read and check a grid file.
 
     Returns:
-        dict with ``base``, ``prefix``, ``outdir``, ``set`` ({dotted key: value}) and
+        dict with ``base``, ``prefix``, ``outdir``, ``set`` ({dotted key: value}),
         ``axes``: a list of dicts {``column``: the axis's name in run names and tables,
         ``key``: the dotted config key for a list axis or None for a bundle axis,
-        ``values``: [(label, {dotted key: value}), ...]}.
+        ``values``: [(label, {dotted key: value}), ...]}, and ``first``: a list of
+        {axis column: set of labels} (empty when the grid has none).
 
     Raises:
         GridError: unreadable file, missing or unknown fields, empty or malformed axes.
@@ -77,10 +87,10 @@ def load_grid(path):
         raise GridError(f"{path}: cannot be read ({error})") from None
     if not isinstance(raw, dict):
         raise GridError(f"{path}: expected a mapping with base, prefix and axes")
-    unknown = sorted(set(raw) - {"base", "prefix", "outdir", "set", "axes"})
+    unknown = sorted(set(raw) - {"base", "prefix", "outdir", "set", "axes", "first"})
     if unknown:
         raise GridError(f"{path}: unknown field {unknown[0]!r}; expected base, prefix, outdir, "
-                        "set, axes")
+                        "set, axes, first")
     for field in ("base", "prefix"):
         if not isinstance(raw.get(field), str) or not raw[field]:
             raise GridError(f"{path}: {field} must be a non-empty string")
@@ -93,8 +103,9 @@ def load_grid(path):
     axes = raw.get("axes")
     if not isinstance(axes, dict) or not axes:
         raise GridError(f"{path}: axes must map at least one axis to its values")
+    parsed = _parse_axes(path, axes)
     return {"base": raw["base"], "prefix": raw["prefix"], "outdir": raw.get("outdir") or "runs",
-            "set": fixed, "axes": _parse_axes(path, axes)}
+            "set": fixed, "axes": parsed, "first": _parse_first(path, raw.get("first"), parsed)}
 
 
 def expand(grid):
@@ -114,6 +125,7 @@ def expand(grid):
         settings = dict(grid["set"])
         for _, values in combination:
             settings.update(values)
+        settings = {key: fill_labels(value, labels) for key, value in settings.items()}
         name = "-".join([grid["prefix"], *(f"{c}={v}" for c, v in labels.items())])
         if name in seen:
             raise GridError(f"two runs are both named {name!r}; make the axis values distinct")
@@ -121,6 +133,70 @@ def expand(grid):
         runs.append({"name": name, "labels": labels,
                      "overrides": [f"{k}={format_value(v)}" for k, v in settings.items()]})
     return runs
+
+
+def plan(grid):
+    """The runs of ``expand(grid)`` in the order to start them (see the module docstring)."""
+    runs = expand(grid)
+    rank = {run["name"]: _first_rank(run, grid["first"]) for run in runs}
+    return order_runs(sorted(runs, key=lambda run: rank[run["name"]]))
+
+
+def references(run, names):
+    """The names among ``names`` (other runs) that ``run``'s overrides name as a path component,
+    e.g. the stage-1 run of ``train.init_from=runs/<name>/best.pt``."""
+    parts = {part for text in run["overrides"] for part in re.split(r"[=/\\]", text)}
+    return sorted((parts & set(names)) - {run["name"]})
+
+
+def order_runs(runs):
+    """``runs`` in the same order, except that a run waiting for the runs it ``references``
+    goes right after the last of them.
+
+    Raises:
+        GridError: runs that reference each other in a cycle.
+    """
+    names = [run["name"] for run in runs]
+    needs = {run["name"]: set(references(run, names)) for run in runs}
+    ordered, placed, waiting = [], set(), []
+
+    def place(run):
+        ordered.append(run)
+        placed.add(run["name"])
+        for other in list(waiting):
+            if other in waiting and needs[other["name"]] <= placed:
+                waiting.remove(other)
+                place(other)
+
+    for run in runs:
+        if needs[run["name"]] <= placed:
+            place(run)
+        else:
+            waiting.append(run)
+    if waiting:
+        raise GridError(f"runs {', '.join(run['name'] for run in waiting)} name each "
+                        "other's folders in a cycle")
+    return ordered
+
+
+def fill_labels(value, labels):
+    """``value`` with every ``{column}`` in a string replaced by the run's label on that axis,
+    e.g. ``runs/c10lt-method=ce-seed={seed}/best.pt`` -> ``.../c10lt-method=ce-seed=1/...``
+    (how a stage-2 run names the stage-1 run of its own seed); other values unchanged.
+
+    Raises:
+        GridError: a placeholder names no axis.
+    """
+    if not isinstance(value, str):
+        return value
+
+    def label(match):
+        if match.group(1) not in labels:
+            raise GridError(f"{value!r}: {{{match.group(1)}}} names no axis; expected one of "
+                            f"{', '.join('{' + column + '}' for column in labels)}")
+        return labels[match.group(1)]
+
+    return re.sub(r"\{([\w.]+)\}", label, value)
 
 
 def format_value(value):
@@ -164,25 +240,25 @@ def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print, shard=(0, 1)
         main: the script that trains one run (``main.py``'s command line).
         extra: "key=value" overrides added to every new run (after the grid's).
         log: where progress lines go.
-        shard: (k, n): run only the runs whose 0-based position in the plan is k modulo n,
+        shard: (k, n): run only the runs whose 0-based position in ``plan(grid)`` is k modulo n,
             so that n sweeps started side by side (e.g. on one GPU) share the grid.
 
     Returns:
         The exit status: 0 all finished, 1 some failed, 130 interrupted.
     """
-    plan = expand(grid)
+    runs = plan(grid)
     failed = []
     k, n = shard
-    for index, run in enumerate(plan, 1):
+    for index, run in enumerate(runs, 1):
         if (index - 1) % n != k:
             continue
         argv, state = command_for(run, grid, outdir, main, extra)
-        tag = f"sweep [{index}/{len(plan)}] {run['name']}"
+        tag = f"sweep [{index}/{len(runs)}] {run['name']}"
         if state == "finished":
             log(f"{tag}: finished, skipped")
             continue
         run_dir = os.path.join(outdir, run["name"])
-        if state == "new" and os.path.isdir(run_dir) and not _clear_stale(run_dir):
+        if state == "new" and os.path.isdir(run_dir) and not clear_stale(run_dir):
             log(f"{tag}: {run_dir} holds files but no last.pt to resume from; move it away "
                 "to run it again")
             failed.append(run["name"])
@@ -195,7 +271,7 @@ def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print, shard=(0, 1)
         if code != 0 or not load_run(run_dir)["finished"]:
             log(f"{tag}: failed (exit status {code})")
             failed.append(run["name"])
-    csv_path, md_path = write_summary(grid, outdir, plan)
+    csv_path, md_path = write_summary(grid, outdir)
     log(f"sweep: summary in {csv_path} and {md_path}")
     if failed:
         log(f"sweep: {len(failed)} run(s) failed: {', '.join(failed)}")
@@ -203,17 +279,17 @@ def run_sweep(grid, outdir, main=DEFAULT_MAIN, extra=(), log=print, shard=(0, 1)
     return 0
 
 
-def summary_rows(plan, outdir):
-    """One row per finished run of ``plan``: its axis labels and test metrics."""
+def summary_rows(runs, outdir):
+    """One row per finished run of ``runs``: its axis labels and test metrics."""
     rows = []
-    for run in plan:
+    for run in runs:
         state = load_run(os.path.join(outdir, run["name"]))
         if state["finished"]:
             rows.append({**run["labels"], **collect.metric_values(state["metrics"]["test"])})
     return rows
 
 
-def write_summary(grid, outdir, plan=None):
+def write_summary(grid, outdir):
     """Write ``<outdir>/<prefix>-summary.csv`` and ``.md`` for the finished runs of the grid.
 
     Every group of the grid appears, in grid order; one without finished runs has n = 0.
@@ -221,10 +297,10 @@ def write_summary(grid, outdir, plan=None):
     Returns:
         (csv path, markdown path).
     """
-    plan = plan if plan is not None else expand(grid)
+    runs = expand(grid)
     by = group_columns(grid)
-    keys = list(dict.fromkeys(tuple(run["labels"][c] for c in by) for run in plan))
-    groups = collect.aggregate(summary_rows(plan, outdir), by, keys)
+    keys = list(dict.fromkeys(tuple(run["labels"][c] for c in by) for run in runs))
+    groups = collect.aggregate(summary_rows(runs, outdir), by, keys)
     os.makedirs(outdir, exist_ok=True)
     stem = os.path.join(outdir, f"{grid['prefix']}-summary")
     write_text_atomic(collect.csv_text(groups, by), f"{stem}.csv")
@@ -279,7 +355,7 @@ def _print_plan(grid, outdir, args):
     """Print every run with its state and shell command; stop quietly if the reader (e.g.
     ``head``) closes the pipe."""
     try:
-        for run in expand(grid):
+        for run in plan(grid):
             command, state = command_for(run, grid, outdir, args.main, args.extra)
             shown = "" if command is None else "  python " + shlex.join(command[1:])
             print(f"{run['name']}  [{state}]{shown}", flush=True)
@@ -336,6 +412,41 @@ def _parse_axes(path, axes):
             for (name, key, entries), short in zip(parsed, shorts)]
 
 
+def _parse_first(path, first, axes):
+    """``first`` as a list of {axis column: set of labels}, checked against the axes."""
+    if first is None:
+        return []
+    if not isinstance(first, list) or not all(isinstance(e, dict) and e for e in first):
+        raise GridError(f"{path}: first must be a list of mappings from axes to labels")
+    columns = {name: axis for axis in axes for name in (axis["column"], axis["key"]) if name}
+    parsed = []
+    for entry in first:
+        selection = {}
+        for name, labels in entry.items():
+            if name not in columns:
+                raise GridError(f"{path}: first names axis {name!r}; expected one of "
+                                f"{', '.join(axis['column'] for axis in axes)}")
+            axis = columns[name]
+            wanted = {_label(path, name, v) for v in (labels if isinstance(labels, list)
+                                                      else [labels])}
+            unknown = wanted - {label for label, _ in axis["values"]}
+            if unknown:
+                raise GridError(f"{path}: first: axis {name!r} has no value "
+                                f"{sorted(unknown)[0]!r}")
+            selection[axis["column"]] = wanted
+        parsed.append(selection)
+    return parsed
+
+
+def _first_rank(run, first):
+    """The index of the first entry of ``first`` that ``run``'s labels match; len(first) if
+    none does."""
+    for rank, selection in enumerate(first):
+        if all(run["labels"][column] in labels for column, labels in selection.items()):
+            return rank
+    return len(first)
+
+
 def _label(path, axis, value):
     text = json.dumps(value) if isinstance(value, bool) or value is None else str(value)
     if not _is_label(text):
@@ -348,7 +459,7 @@ def _is_label(text):
     return re.fullmatch(r"[A-Za-z0-9._+-]+", text) is not None
 
 
-def _clear_stale(run_dir):
+def clear_stale(run_dir):
     """Remove a run folder left by a run that saved nothing; False if it holds more."""
     entries = os.listdir(run_dir)
     if not all(STALE_FILES.match(entry) for entry in entries):
