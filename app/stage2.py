@@ -8,15 +8,20 @@ per-class MaxNorm projection of weight balancing (``maxnorm_step``).
 """
 import os
 
+import yaml
 from torch import nn
 
 import losses
 import models
 from engine import checkpoint as ckpt
+from engine.config import config_to_dict
 from engine.errors import UserError
 from models.classifier_norms import maxnorm_, relative_radius
 
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
+# The keys that decide which images a run trains on: stage 2 must share them with stage 1.
+SAME_IMAGES = ("seed", "data.dataset", "data.imbalance.profile", "data.imbalance.factor",
+               "data.val_fraction", "data.synthetic")
 
 
 def start_from(cfg, bundle, model):
@@ -37,7 +42,9 @@ def start_from(cfg, bundle, model):
 
     Raises:
         UserError: one line prefixed ``train.init_from:`` when the file is missing or not a
-            Longtail checkpoint, or holds another model, class count or class list.
+            Longtail checkpoint, or holds another model, class count or class list, or when
+            its run folder's config.yaml shows that stage 1 trained on other images (another
+            seed or other ``SAME_IMAGES`` data keys: another long-tailed subset or split).
     """
     path = cfg.train.init_from
     try:
@@ -49,6 +56,7 @@ def start_from(cfg, bundle, model):
         raise UserError(f"train.init_from: checkpoint {path!r} was trained on the classes "
                         f"{', '.join(map(str, state['classes']))}; this data has "
                         f"{', '.join(map(str, bundle.classes))}")
+    _check_same_images(cfg, path)
     model.load_state_dict(state["model"])
     if cfg.train.reinit_classifier:
         models.final_linear(model).reset_parameters()
@@ -121,6 +129,29 @@ class MaxNormProjection:
 
     def __call__(self, model):
         maxnorm_(self.layer.weight, self.radius)
+
+
+def _check_same_images(cfg, path):
+    """Refuse a stage-1 run (known by the config.yaml beside ``path``) whose training images
+    differ from this config's."""
+    config_path = os.path.join(os.path.dirname(os.path.abspath(path)), "config.yaml")
+    if not os.path.isfile(config_path):
+        return
+    with open(config_path) as f:
+        stage1 = yaml.safe_load(f)
+    here = config_to_dict(cfg)
+    for key in SAME_IMAGES:
+        theirs, ours = _get(stage1, key), _get(here, key)
+        if theirs != ours:
+            raise UserError(f"train.init_from: {path!r} was trained with {key} {theirs!r}, this "
+                            f"config has {ours!r}; stage 2 must train on stage 1's images "
+                            "(same seed and data settings)")
+
+
+def _get(tree, dotted):
+    for part in dotted.split("."):
+        tree = tree.get(part) if isinstance(tree, dict) else None
+    return tree
 
 
 def _run_name(path):

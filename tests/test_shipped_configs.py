@@ -42,6 +42,11 @@ class OneEpochTrialTest(unittest.TestCase):
         overrides = ["train.epochs=1", *SYNTHETIC, f"run.dir={tmp}/runs",
                      f"run.checkpoint_dir={tmp}/checkpoints"]
         cfg = load_config(path, overrides, warn=lambda line: None)
+        if cfg.train.init_from:
+            # A stage-2 config names its stage-1 run, runs/<stage-1 config>/best.pt, which
+            # sorts before it and so was trained just before, under tmp.
+            overrides.append(f"train.init_from={os.path.join(tmp, cfg.train.init_from)}")
+            cfg = load_config(path, overrides, warn=lambda line: None)
         with contextlib.redirect_stdout(io.StringIO()), \
                 contextlib.redirect_stderr(io.StringIO()):
             run_dir = app.train(cfg)

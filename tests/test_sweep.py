@@ -150,6 +150,20 @@ class GridTest(unittest.TestCase):
         with self.assertRaises(sweep.GridError):
             sweep.order_runs([run("x", "a=runs/y/best.pt"), run("y", "a=runs/x/best.pt")])
 
+    def test_placeholders_take_the_runs_own_labels(self):
+        grid = self.grid({"base": "b.yaml", "prefix": "p",
+                          "set": {"train.init_from":
+                                  "runs/s1-factor={factor}-seed={seed}/best.pt"},
+                          "axes": {"data.imbalance.factor": [10, 100], "seed": [0, 1]}})
+        paths = [run["overrides"][0] for run in sweep.expand(grid)]
+        self.assertEqual(paths, [f"train.init_from=runs/s1-factor={f}-seed={s}/best.pt"
+                                 for f in (10, 100) for s in (0, 1)])
+        self.assertEqual(sweep.fill_labels(3, {"seed": "0"}), 3)
+        bad = self.grid({"base": "b.yaml", "prefix": "p", "axes": {
+            "method": {"x": {"train.init_from": "runs/{sed}/best.pt"}}, "seed": [0]}})
+        with self.assertRaisesRegex(sweep.GridError, r"\{sed\} names no axis"):
+            sweep.expand(bad)
+
     def test_malformed_grids_are_rejected(self):
         bad = [{"prefix": "p", "axes": {"seed": [0]}},
                dict(GRID, extra=1),
@@ -180,6 +194,9 @@ class CommittedGridsTest(unittest.TestCase):
                     cfg = load_config(os.path.join(REPO, grid["base"]), run["overrides"])
                     self.assertEqual(cfg.model.name, "resnet32")
                     self.assertLess(cfg.loss.reweight_epoch, cfg.train.epochs)
+                    if cfg.train.init_from:     # stage 2 starts from its own seed's stage 1
+                        stage1 = os.path.basename(os.path.dirname(cfg.train.init_from))
+                        self.assertTrue(stage1.endswith(f"-seed={run['labels']['seed']}"))
 
 
 class AggregateTest(unittest.TestCase):
