@@ -140,13 +140,13 @@ class GridTest(unittest.TestCase):
         def run(name, *overrides):
             return {"name": name, "labels": {}, "overrides": list(overrides)}
 
-        runs = [run("s2-a", "train.init_from=runs/s1-a/best.pt", "seed=0"),
+        runs = [run("s=2-a", "train.init_from=runs/s=1-a/best.pt", "seed=0"),
                 run("other"),
-                run("s2-b", "train.init_from=runs/s1-b/best.pt"),
-                run("s1-b"), run("s1-a"), run("s1-ab")]
-        self.assertEqual(sweep.references(runs[0], [r["name"] for r in runs]), ["s1-a"])
+                run("s=2-b", "train.init_from=runs/s=1-b/best.pt"),
+                run("s=1-b"), run("s=1-a"), run("s=1-ab")]
+        self.assertEqual(sweep.references(runs[0], [r["name"] for r in runs]), ["s=1-a"])
         self.assertEqual([r["name"] for r in sweep.order_runs(runs)],
-                         ["other", "s1-b", "s2-b", "s1-a", "s2-a", "s1-ab"])
+                         ["other", "s=1-b", "s=2-b", "s=1-a", "s=2-a", "s=1-ab"])
         with self.assertRaises(sweep.GridError):
             sweep.order_runs([run("x", "a=runs/y/best.pt"), run("y", "a=runs/x/best.pt")])
 

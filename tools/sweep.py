@@ -145,7 +145,8 @@ def plan(grid):
 def references(run, names):
     """The names among ``names`` (other runs) that ``run``'s overrides name as a path component,
     e.g. the stage-1 run of ``train.init_from=runs/<name>/best.pt``."""
-    parts = {part for text in run["overrides"] for part in re.split(r"[=/\\]", text)}
+    parts = {part for text in run["overrides"]
+             for part in re.split(r"[/\\]", text.partition("=")[2])}
     return sorted((parts & set(names)) - {run["name"]})
 
 
