@@ -195,12 +195,17 @@ def _print_extras(cfg, bundle, results):
 
 
 def _loader(cfg, bundle, image_set, context, train):
+    d = cfg.data
+    augmentation = dict(mix=d.mix, mix_alpha=d.mix_alpha, mix_until=d.mix_until,
+                        cutout=d.cutout, randaugment_ops=d.randaugment_ops,
+                        randaugment_magnitude=d.randaugment_magnitude) if train else {}
     return data.BatchLoader(
         image_set, cfg.train.batch_size if train else max(cfg.train.batch_size, 500),
         device=context.device, mean=bundle.mean, std=bundle.std, train=train,
         augment=train and cfg.data.augment, sampler=cfg.data.sampler,
         sampler_epoch=cfg.data.sampler_epoch, seed=cfg.seed, drop_last=train,
-        rank=context.rank if train else 0, world_size=context.world_size if train else 1)
+        rank=context.rank if train else 0, world_size=context.world_size if train else 1,
+        num_classes=bundle.num_classes, **augmentation)
 
 
 def _build_model(cfg, bundle, classifier_scales=True):

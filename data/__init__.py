@@ -5,24 +5,35 @@ split, batched augmentation, samplers and the device-resident batch loader.
 """
 import torch
 
-from data.augment import crop_flip, normalize, random_crop_flip, sample_crop_flip
-from data.cifar import CIFAR10_MEAN, CIFAR10_STD, load_cifar10
+from data.augment import (crop_flip, cutout, normalize, random_crop_flip, sample_crop_flip,
+                          sample_cutout)
+from data.cifar import (CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load_cifar10,
+                        load_cifar100)
 from data.image_folder import load_image_folder
 from data.image_set import DataBundle, ImageSet
 from data.imbalance import long_tail_counts, long_tail_indices
 from data.loader import BatchLoader
+from data.mix import MIX_MODES, cutmix_box, mix_batch, mixed_targets, sample_mix
+from data.randaugment import OPS as RANDAUGMENT_OPS
+from data.randaugment import randaugment, sample_randaugment
 from data.samplers import STRATEGIES, epoch_indices
 from data.split import stratified_split
 from data.synthetic import make_synthetic
 from engine.errors import UserError
 
-DATASETS = ("cifar10", "imagefolder", "synthetic")
+DATASETS = ("cifar10", "cifar100", "imagefolder", "synthetic")
+# Published per-channel statistics of the datasets that have them: (mean, std).
+PUBLISHED_STATS = {"cifar10": (CIFAR10_MEAN, CIFAR10_STD),
+                   "cifar100": (CIFAR100_MEAN, CIFAR100_STD)}
 
 __all__ = [
-    "BatchLoader", "CIFAR10_MEAN", "CIFAR10_STD", "DATASETS", "DataBundle", "ImageSet",
-    "STRATEGIES", "build_data", "channel_stats", "crop_flip", "epoch_indices",
-    "load_cifar10", "load_image_folder", "long_tail_counts", "long_tail_indices",
-    "make_synthetic", "normalize", "random_crop_flip", "sample_crop_flip", "stratified_split",
+    "BatchLoader", "CIFAR10_MEAN", "CIFAR10_STD", "CIFAR100_MEAN", "CIFAR100_STD", "DATASETS",
+    "DataBundle", "ImageSet", "MIX_MODES", "PUBLISHED_STATS", "RANDAUGMENT_OPS", "STRATEGIES",
+    "build_data", "channel_stats", "crop_flip", "cutmix_box", "cutout", "epoch_indices",
+    "load_cifar10", "load_cifar100", "load_image_folder", "long_tail_counts",
+    "long_tail_indices", "make_synthetic", "mix_batch", "mixed_targets", "normalize",
+    "random_crop_flip", "randaugment", "sample_crop_flip", "sample_cutout", "sample_mix",
+    "sample_randaugment", "stratified_split",
 ]
 
 
@@ -32,8 +43,8 @@ def build_data(data_cfg, seed):
     Steps: load the source (the synthetic set's content does not depend on ``seed``); keep a
     long-tailed subset of the training set (``long_tail_counts`` with n_max = the largest class,
     images chosen with ``seed``); hold out a stratified validation split from it (``seed``); the
-    test set stays as loaded. mean/std: CIFAR-10's published values for ``cifar10``, otherwise
-    computed from the final training images.
+    test set stays as loaded. mean/std: the published values for ``cifar10`` and ``cifar100``,
+    otherwise computed from the final training images.
 
     Args:
         data_cfg: has dataset, root, download, imbalance.profile, imbalance.factor, val_fraction,
@@ -60,8 +71,8 @@ def build_data(data_cfg, seed):
     if data_cfg.val_fraction > 0:
         train_idx, val_idx = stratified_split(train.labels, data_cfg.val_fraction, seed)
         train, val = train.subset(train_idx), train.subset(val_idx)
-    if data_cfg.dataset == "cifar10":
-        mean, std = CIFAR10_MEAN, CIFAR10_STD
+    if data_cfg.dataset in PUBLISHED_STATS:
+        mean, std = PUBLISHED_STATS[data_cfg.dataset]
     else:
         mean, std = channel_stats(train.images)
     return DataBundle(train, val, test, classes, mean, std)
@@ -89,6 +100,8 @@ def channel_stats(images):
 def _load_source(data_cfg):
     if data_cfg.dataset == "cifar10":
         return load_cifar10(data_cfg.root, data_cfg.download)
+    if data_cfg.dataset == "cifar100":
+        return load_cifar100(data_cfg.root, data_cfg.download)
     if data_cfg.dataset == "imagefolder":
         return load_image_folder(data_cfg.root)
     if data_cfg.dataset == "synthetic":

@@ -1,4 +1,5 @@
-"""Batched CIFAR augmentation (random crop with zero padding, horizontal flip) and normalisation.
+"""Batched CIFAR augmentation (random crop with zero padding, horizontal flip, Cutout) and
+normalisation.
 
 Everything works on whole batches with tensor operations, on whatever device the batch is on;
 random parameters come from an explicit CPU ``torch.Generator`` and are then moved to that device.
@@ -60,6 +61,47 @@ def random_crop_flip(images, padding=4, generator=None):
     generator = generator if generator is not None else torch.Generator()
     params = sample_crop_flip(images.shape[0], padding, generator, images.device)
     return crop_flip(images, *params, padding)
+
+
+def sample_cutout(n, image_size, generator, device="cpu"):
+    """Cutout centres for ``n`` images of ``image_size`` (H, W): each pixel equally likely.
+
+    Returns:
+        (rows, columns): int64 (n,) each, in [0, H) and [0, W); drawn in that order from
+        ``generator`` (CPU) and returned on ``device``.
+    """
+    height, width = image_size
+    rows = torch.randint(0, height, (n,), generator=generator)
+    columns = torch.randint(0, width, (n,), generator=generator)
+    return rows.to(device), columns.to(device)
+
+
+def cutout(images, rows, columns, size, fill=0):
+    """Cutout (DeVries & Taylor 2017): set a size x size square of each image to ``fill``.
+
+    Image b's square covers rows [rows[b] - size // 2, rows[b] - size // 2 + size) and the same
+    span of columns around columns[b], clipped at the borders (a centre near an edge leaves a
+    smaller rectangle), in every channel.
+
+    Args:
+        images: (B, C, H, W), any dtype.
+        rows, columns: int64 (B,) centres.
+        size: side of the square in pixels, >= 0 (0 changes nothing).
+        fill: the value written (0; on normalised images, the mean colour).
+
+    Returns:
+        (B, C, H, W), same dtype and device.
+    """
+    height, width = images.shape[-2:]
+    device = images.device
+    top = (rows - size // 2)[:, None]
+    left = (columns - size // 2)[:, None]
+    y = torch.arange(height, device=device)
+    x = torch.arange(width, device=device)
+    in_rows = (y >= top) & (y < top + size)
+    in_columns = (x >= left) & (x < left + size)
+    square = in_rows[:, :, None] & in_columns[:, None, :]
+    return images.masked_fill(square[:, None], fill)
 
 
 def normalize(images, mean, std):

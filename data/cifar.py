@@ -1,13 +1,15 @@
-"""CIFAR-10 through torchvision, converted once to in-memory uint8 tensors."""
+"""CIFAR-10 and CIFAR-100 through torchvision, converted once to in-memory uint8 tensors."""
 import torch
 
 from data.image_set import ImageSet
 from engine.errors import UserError
 
-# Per-channel mean and (population) standard deviation of CIFAR-10's 50,000 training images,
+# Per-channel mean and (population) standard deviation of each set's 50,000 training images,
 # in [0, 1] pixel units.
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+CIFAR100_MEAN = (0.5071, 0.4865, 0.4409)
+CIFAR100_STD = (0.2673, 0.2564, 0.2762)
 
 
 def load_cifar10(root, download):
@@ -26,15 +28,39 @@ def load_cifar10(root, download):
     """
     from torchvision.datasets import CIFAR10
 
+    return _load(CIFAR10, "CIFAR-10", "cifar-10-batches-py", root, download)
+
+
+def load_cifar100(root, download):
+    """CIFAR-100's training and test sets, with the 100 fine labels.
+
+    Args:
+        root: folder holding (or to receive) ``cifar-100-python``.
+        download: fetch it into ``root`` when missing.
+
+    Returns:
+        (train, test, classes): ImageSets of uint8 (50000, 3, 32, 32) / (10000, 3, 32, 32) images
+        with int64 labels, and the 100 class names.
+
+    Raises:
+        UserError: the data is missing and was not (or could not be) downloaded.
+    """
+    from torchvision.datasets import CIFAR100
+
+    return _load(CIFAR100, "CIFAR-100", "cifar-100-python", root, download)
+
+
+def _load(dataset_class, name, folder, root, download):
+    """Both splits of a torchvision CIFAR class as ImageSets, and its class names."""
     try:
-        sets = [CIFAR10(root, train=train, download=download) for train in (True, False)]
+        sets = [dataset_class(root, train=train, download=download) for train in (True, False)]
     except (RuntimeError, OSError) as exc:
         if not download:
-            raise UserError(f"CIFAR-10 not found under {root!r} and data.download is false: put "
-                            "cifar-10-batches-py there, set data.download=true, or use "
+            raise UserError(f"{name} not found under {root!r} and data.download is false: put "
+                            f"{folder} there, set data.download=true, or use "
                             "data.dataset=imagefolder") from None
-        raise UserError(f"CIFAR-10 not found under {root!r} and could not be downloaded "
-                        f"({_short(exc)}): put cifar-10-batches-py there, or use "
+        raise UserError(f"{name} not found under {root!r} and could not be downloaded "
+                        f"({_short(exc)}): put {folder} there, or use "
                         "data.dataset=imagefolder") from None
     train, test = (ImageSet(torch.from_numpy(s.data).permute(0, 3, 1, 2).contiguous(),
                             torch.tensor(s.targets, dtype=torch.int64)) for s in sets)

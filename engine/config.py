@@ -25,7 +25,9 @@ from engine.errors import UserError
 MODEL_NAMES = ("twolayernet", "vanillacnn", "mymodel",
                "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 LOSS_NAMES = ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam", "logit_adjusted",
-              "balanced_softmax")
+              "balanced_softmax", "las")
+# Losses that need a class index per image: they refuse mixup's and CutMix's mixed labels.
+HARD_LABEL_LOSSES = ("sigmoid", "sigmoid_focal", "ldam")
 
 
 @dataclass
@@ -57,7 +59,7 @@ class SyntheticConfig:
 @dataclass
 class DataConfig:
     """Where images come from, how the training set is cut, split, augmented and sampled."""
-    dataset: Literal["cifar10", "imagefolder", "synthetic"] = "cifar10"
+    dataset: Literal["cifar10", "cifar100", "imagefolder", "synthetic"] = "cifar10"
     root: str = "data"
     download: bool = True
     imbalance: ImbalanceConfig = field(default_factory=ImbalanceConfig)
@@ -65,6 +67,12 @@ class DataConfig:
     augment: bool = True                     # random crop (pad 4) + horizontal flip
     sampler: Literal["instance", "class_balanced", "sqrt"] = "instance"
     sampler_epoch: int = 0                   # the sampler applies from this epoch on
+    mix: Literal["none", "mixup", "cutmix"] = "none"   # mixed images and labels, per batch
+    mix_alpha: float = 1.0                   # lambda ~ Beta(alpha, alpha)
+    mix_until: int = 0                       # no mixing from this epoch on; 0 = every epoch
+    cutout: int = 0                          # side of the zeroed square in pixels; 0 = off
+    randaugment_ops: int = 0                 # RandAugment's N ops per image; 0 = off
+    randaugment_magnitude: int = 9           # RandAugment's M, 0..30
     synthetic: SyntheticConfig = field(default_factory=SyntheticConfig)
 
 
@@ -79,6 +87,9 @@ class LossConfig:
     ldam_max_margin: float = 0.5
     ldam_scale: float = 30.0
     tau: float = 1.0                         # logit-adjusted loss temperature
+    las_head: float = 0.3                    # label-aware smoothing of the largest class
+    las_tail: float = 0.0                    # ... and of the smallest class
+    las_schedule: Literal["concave", "linear", "convex"] = "concave"
 
 
 @dataclass
@@ -153,6 +164,11 @@ RANGES = {
     "data.imbalance.factor": (lambda v: v >= 1, ">= 1 (largest / smallest class size)"),
     "data.val_fraction": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "data.sampler_epoch": (lambda v: v >= 0, ">= 0"),
+    "data.mix_alpha": (lambda v: v > 0, "> 0"),
+    "data.mix_until": (lambda v: v >= 0, ">= 0 (0 = every epoch)"),
+    "data.cutout": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "data.randaugment_ops": (lambda v: v >= 0, ">= 0 (0 = off)"),
+    "data.randaugment_magnitude": (lambda v: 0 <= v <= 30, "in [0, 30]"),
     "data.synthetic.num_classes": (lambda v: v >= 2, ">= 2"),
     "data.synthetic.train_per_class": (lambda v: v >= 1, ">= 1"),
     "data.synthetic.test_per_class": (lambda v: v >= 1, ">= 1"),
@@ -164,6 +180,8 @@ RANGES = {
     "loss.ldam_max_margin": (lambda v: v > 0, "> 0"),
     "loss.ldam_scale": (lambda v: v > 0, "> 0"),
     "loss.tau": (lambda v: v >= 0, ">= 0"),
+    "loss.las_head": (lambda v: 0 <= v < 1, "in [0, 1)"),
+    "loss.las_tail": (lambda v: 0 <= v < 1, "in [0, 1)"),
     "train.epochs": (lambda v: v >= 1, ">= 1"),
     "train.batch_size": (lambda v: v >= 1, ">= 1"),
     "train.lr": (lambda v: v > 0, "> 0"),
@@ -578,6 +596,7 @@ def _validate_relations(cfg):
     if cfg.eval.few_shot > cfg.eval.many_shot:
         raise ConfigError("eval.few_shot", cfg.eval.few_shot,
                           f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
+    warnings.extend(_check_mix_keys(cfg))
     _check_classifier_keys(cfg)
     return warnings
 
@@ -623,3 +642,23 @@ def _check_classifier_keys(cfg):
     if evaluation.tau_norm_search and cfg.data.val_fraction == 0:
         raise ConfigError("eval.tau_norm_search", True, "false while data.val_fraction is 0 "
                           "(tau is chosen on the validation split; give eval.tau_norm instead)")
+
+
+def _check_mix_keys(cfg):
+    """Mixed labels need a loss that takes soft targets; a mixing stop past the end of the run
+    has no effect (a warning, like the other deferred switches).
+
+    Returns:
+        The warnings, one line each.
+    """
+    data = cfg.data
+    if data.mix == "none":
+        return []
+    if cfg.loss.name in HARD_LABEL_LOSSES:
+        soft = ", ".join(name for name in LOSS_NAMES if name not in HARD_LABEL_LOSSES)
+        raise ConfigError("data.mix", data.mix, f"none with loss.name {cfg.loss.name} (it needs "
+                          f"one class per image; mixed labels work with {soft})")
+    if data.mix_until >= cfg.train.epochs:
+        return [f"data.mix_until: {data.mix_until} is not below train.epochs "
+                f"({cfg.train.epochs}); {data.mix} runs in every epoch of this run"]
+    return []

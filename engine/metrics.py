@@ -138,8 +138,15 @@ def format_confusion(confusion, classes):
     return "\n".join(lines)
 
 
+# Up to this many classes every cell of the confusion heat map is labelled with its count;
+# beyond it (CIFAR-100) the cells are colours only and the figure keeps a fixed size, since
+# 10,000 text labels would take a minute to draw.
+LABELLED_CONFUSION_CLASSES = 20
+
+
 def save_confusion_png(confusion, classes, path):
-    """Write a row-normalised confusion heat map, each cell labelled with its count.
+    """Write a row-normalised confusion heat map, each cell labelled with its count when there
+    are at most LABELLED_CONFUSION_CLASSES classes.
 
     Args:
         confusion: (C, C) counts, rows = true class.
@@ -153,16 +160,19 @@ def save_confusion_png(confusion, classes, path):
 
     counts = torch.as_tensor(confusion).detach().cpu().to(torch.float64)
     rates = counts / counts.sum(1, keepdim=True).clamp(min=1)
-    size = max(4.0, 0.6 * len(classes) + 2)
+    labelled = len(classes) <= LABELLED_CONFUSION_CLASSES
+    size = max(4.0, 0.6 * len(classes) + 2) if labelled else 16.0
     fig, ax = plt.subplots(figsize=(size, size))
     try:
         ax.imshow(rates.numpy(), cmap="Blues", vmin=0, vmax=1)
-        ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
-        ax.set_yticks(range(len(classes)), classes)
+        tick_size = None if labelled else 4
+        ax.set_xticks(range(len(classes)), classes, rotation=45 if labelled else 90,
+                      ha="right" if labelled else "center", fontsize=tick_size)
+        ax.set_yticks(range(len(classes)), classes, fontsize=tick_size)
         ax.set_xlabel("predicted")
         ax.set_ylabel("true")
         ax.set_title("confusion (colour: fraction of the true class)")
-        for i in range(len(classes)):
+        for i in range(len(classes) if labelled else 0):
             for j in range(len(classes)):
                 ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
                         color="white" if rates[i, j] > 0.5 else "black")

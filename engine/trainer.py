@@ -178,7 +178,9 @@ class Trainer:
         if self.post_step is not None:
             with torch.no_grad():
                 self.post_step(self.model)
-        return loss.detach(), (logits.detach().argmax(1) == labels).sum()
+        # Mixed (N, C) targets count as correct when the largest label weight is predicted.
+        hard = labels.argmax(1) if labels.dim() == 2 else labels
+        return loss.detach(), (logits.detach().argmax(1) == hard).sum()
 
     def _check_finite(self, epoch, first_bad_step):
         bad = all_reduce_sum((first_bad_step >= 0).to(torch.int64), self.context)

@@ -1,9 +1,11 @@
 """Training losses for long-tailed classification, chosen by the ``loss:`` section of a config.
 
-``build_loss(cfg.loss, cls_num_list)`` returns a module ``criterion(logits (N, C), target (N,))
+``build_loss(cfg.loss, cls_num_list)`` returns a module ``criterion(logits (N, C), target)
 -> float32 scalar`` (float32 math even for bf16 logits under autocast) with
 ``criterion.set_epoch(epoch)``, which switches class-balanced weights on at
-``cfg.loss.reweight_epoch`` (deferred re-weighting). ``init_final_bias(model, cfg.loss)`` gives
+``cfg.loss.reweight_epoch`` (deferred re-weighting). ``target`` is int64 (N,) class indices,
+or float (N, C) rows of class probabilities (mixup, CutMix) for the losses whose
+``criterion.accepts_soft_targets`` is True (all but ``HARD_LABEL_LOSSES``). ``init_final_bias(model, cfg.loss)`` gives
 the sigmoid losses their prior bias.
 """
 import math
@@ -11,18 +13,21 @@ import math
 import torch
 from torch import nn
 
-from engine.config import LOSS_NAMES
+from engine.config import HARD_LABEL_LOSSES, LOSS_NAMES
 from engine.errors import UserError
 from losses.class_balanced import (CB_LOSS_TYPES, SigmoidFocalLoss, SigmoidLoss,
                                    class_balanced_loss, sigmoid_focal_loss, sigmoid_loss)
 from losses.focal_loss import FocalLoss, focal_loss, reweight
+from losses.label_aware_smoothing import (LAS_SCHEDULES, LabelAwareSmoothingLoss, las_smoothing,
+                                          las_targets)
 from losses.ldam import LDAMLoss
 from losses.logit_adjusted import BalancedSoftmaxLoss, LogitAdjustedLoss, posthoc_adjust
 
-__all__ = ["LOSS_NAMES", "CB_LOSS_TYPES", "build_loss", "init_final_bias", "reweight",
-           "FocalLoss", "focal_loss", "class_balanced_loss", "SigmoidLoss", "sigmoid_loss",
-           "SigmoidFocalLoss", "sigmoid_focal_loss", "LDAMLoss", "LogitAdjustedLoss",
-           "BalancedSoftmaxLoss", "posthoc_adjust"]
+__all__ = ["LOSS_NAMES", "HARD_LABEL_LOSSES", "CB_LOSS_TYPES", "LAS_SCHEDULES", "build_loss",
+           "init_final_bias", "reweight", "FocalLoss", "focal_loss", "class_balanced_loss",
+           "SigmoidLoss", "sigmoid_loss", "SigmoidFocalLoss", "sigmoid_focal_loss", "LDAMLoss",
+           "LogitAdjustedLoss", "BalancedSoftmaxLoss", "posthoc_adjust",
+           "LabelAwareSmoothingLoss", "las_smoothing", "las_targets"]
 
 SIGMOID_PRIOR = 0.1   # pi of Cui et al. 2019 / Lin et al. 2017: initial sigmoid output
 
@@ -34,6 +39,8 @@ _BUILDERS = {
     "ldam": lambda cfg, counts: LDAMLoss(counts, cfg.ldam_max_margin, cfg.ldam_scale),
     "logit_adjusted": lambda cfg, counts: LogitAdjustedLoss(counts, cfg.tau),
     "balanced_softmax": lambda cfg, counts: BalancedSoftmaxLoss(counts),
+    "las": lambda cfg, counts: LabelAwareSmoothingLoss(counts, cfg.las_head, cfg.las_tail,
+                                                       cfg.las_schedule),
 }
 
 
@@ -42,14 +49,16 @@ def build_loss(loss_cfg, cls_num_list):
 
     ce: cross-entropy; focal: softmax focal (gamma); sigmoid: one-vs-all sigmoid CE (mean over
     N * C); sigmoid_focal: Cui et al.'s sigmoid focal (gamma); ldam: LDAM (ldam_max_margin,
-    ldam_scale); logit_adjusted: tau * log prior added to the logits; balanced_softmax. With
+    ldam_scale); logit_adjusted: tau * log prior added to the logits; balanced_softmax; las:
+    cross-entropy against label-aware smoothed targets (las_head, las_tail, las_schedule). With
     ``reweight: class_balanced`` every loss weights each sample by its class's
     ``reweight(cls_num_list, beta)`` weight from epoch ``reweight_epoch`` (0-based) on, and by 1
     before it.
 
     Args:
         loss_cfg: an object with attributes name, gamma, beta, reweight, reweight_epoch,
-            ldam_max_margin, ldam_scale and tau (``engine.config.LossConfig``).
+            ldam_max_margin, ldam_scale, tau, las_head, las_tail and las_schedule
+            (``engine.config.LossConfig``).
         cls_num_list: C training-image counts per class.
 
     Returns:

@@ -1,4 +1,5 @@
-"""Pieces shared by the losses: checked class counts and switchable class weights."""
+"""Pieces shared by the losses: checked class counts, switchable class weights and the weighted
+mean over a batch of hard (class index) or soft (probability row) targets."""
 import torch
 from torch import nn
 
@@ -33,6 +34,34 @@ def float_logits(input):
     return input if input.dtype == torch.float64 else input.float()
 
 
+def weighted_mean(per_sample, target, weight):
+    """The batch's loss: sum_i s_i l_i / sum_i s_i, or the plain mean when ``weight`` is None.
+
+    A sample's weight s_i is w_{y_i} for a class index y_i and sum_c q_ic w_c for a row of
+    class probabilities q_i (so a one-hot row gives exactly its class's weight, and a mixed
+    row the mixture of its classes' weights).
+
+    Args:
+        per_sample: (N,) losses l_i.
+        target: int64 (N,) class indices or float (N, C) rows summing to 1.
+        weight: (C,) class weights in the dtype of ``per_sample``, or None.
+
+    Returns:
+        scalar in the dtype of ``per_sample``.
+    """
+    if weight is None:
+        return per_sample.sum() / per_sample.numel()
+    sample_weight = weight[target] if target.dim() == 1 else target.to(weight.dtype) @ weight
+    return (per_sample * sample_weight).sum() / sample_weight.sum()
+
+
+def require_class_indices(target, what):
+    """Raise ValueError unless ``target`` is a 1-D tensor of class indices (no soft targets)."""
+    if target.dim() != 1:
+        raise ValueError(f"{what} takes class indices of shape (N,); got a target of shape "
+                         f"{tuple(target.shape)} (mixed labels need a loss with soft targets)")
+
+
 class ClassWeightedLoss(nn.Module):
     """Base of the losses: an optional class-weight buffer that can switch on at an epoch.
 
@@ -41,7 +70,12 @@ class ClassWeightedLoss(nn.Module):
     ``weight`` from ``epoch`` on. ``set_epoch`` switches by copying into the same buffer, so the
     module is never rebuilt and a captured (e.g. ``torch.compile``d) graph stays valid; all-ones
     weights give exactly the unweighted loss.
+
+    ``accepts_soft_targets`` says whether ``forward`` also takes float (N, C) rows of class
+    probabilities (mixup, CutMix) besides int64 (N,) class indices.
     """
+
+    accepts_soft_targets = False
 
     def __init__(self, weight=None):
         super().__init__()

@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as F
 
 from engine.errors import UserError
-from losses._common import ClassWeightedLoss, float_logits
+from losses._common import ClassWeightedLoss, float_logits, require_class_indices
 from losses.focal_loss import focal_loss, reweight
 
 CB_LOSS_TYPES = ("focal", "sigmoid", "softmax", "softmax_focal")
@@ -17,6 +17,7 @@ def _one_vs_all(input, target, weight, gamma):
     exp(-gamma softplus(s z)) ((1 - sigmoid(z))^gamma where y = 1, sigmoid(z)^gamma where
     y = 0); both stay finite for any z. Row i is multiplied by w_{y_i} when weight is given.
     """
+    require_class_indices(target, "the sigmoid losses")
     logits = float_logits(input)
     sign = 2.0 * F.one_hot(target, logits.shape[1]).to(logits.dtype) - 1.0
     terms = F.softplus(-sign * logits)

@@ -2,7 +2,7 @@
 import torch.nn.functional as F
 
 from engine.errors import UserError
-from losses._common import ClassWeightedLoss, class_counts, float_logits
+from losses._common import ClassWeightedLoss, class_counts, float_logits, require_class_indices
 
 
 class LDAMLoss(ClassWeightedLoss):
@@ -39,6 +39,7 @@ class LDAMLoss(ClassWeightedLoss):
         self.scale = float(scale)
 
     def forward(self, input, target):
+        require_class_indices(target, "LDAM loss")
         logits = float_logits(input)
         margin = self.margins.to(logits.dtype)[target]
         is_target = F.one_hot(target, logits.shape[1]).to(logits.dtype)

@@ -3,7 +3,7 @@ logit adjustment."""
 import torch
 import torch.nn.functional as F
 
-from losses._common import ClassWeightedLoss, class_counts, float_logits
+from losses._common import ClassWeightedLoss, class_counts, float_logits, weighted_mean
 
 
 def log_prior(cls_num_list, what="log prior"):
@@ -42,9 +42,15 @@ class LogitAdjustedLoss(ClassWeightedLoss):
     Attributes:
         offsets: float32 buffer (C,), tau * log pi.
 
+    Soft targets (float (N, C) rows q_i of class probabilities): l_i = -sum_c q_ic log
+    softmax(x_i + tau log pi)_c, sample i weighted by sum_c q_ic w_c.
+
     Shape:
-        input (N, C) logits, target (N,) int64 class indices -> scalar, float32.
+        input (N, C) logits, target (N,) int64 class indices or (N, C) float class
+        probabilities -> scalar, float32.
     """
+
+    accepts_soft_targets = True
 
     def __init__(self, cls_num_list, tau=1.0, weight=None):
         super().__init__(weight)
@@ -55,7 +61,11 @@ class LogitAdjustedLoss(ClassWeightedLoss):
     def forward(self, input, target):
         logits = float_logits(input)
         weight = None if self.weight is None else self.weight.to(logits.dtype)
-        return F.cross_entropy(logits + self.offsets.to(logits.dtype), target, weight=weight)
+        adjusted = logits + self.offsets.to(logits.dtype)
+        if target.dim() == 2:
+            per_sample = -(target.to(logits.dtype) * F.log_softmax(adjusted, dim=1)).sum(1)
+            return weighted_mean(per_sample, target, weight)
+        return F.cross_entropy(adjusted, target, weight=weight)
 
     def extra_repr(self):
         return f"tau={self.tau}"
@@ -70,7 +80,8 @@ class BalancedSoftmaxLoss(LogitAdjustedLoss):
         weight: optional class weights (C,) (DRW); a float32 buffer.
 
     Shape:
-        input (N, C) logits, target (N,) int64 class indices -> scalar, float32.
+        input (N, C) logits, target (N,) int64 class indices or (N, C) float class
+        probabilities -> scalar, float32.
     """
 
     def __init__(self, cls_num_list, weight=None):

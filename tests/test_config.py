@@ -28,11 +28,14 @@ DOCUMENTED_DEFAULTS = {
         "dataset": "cifar10", "root": "data", "download": True,
         "imbalance": {"profile": "none", "factor": 1.0},
         "val_fraction": 0.1, "augment": True, "sampler": "instance", "sampler_epoch": 0,
+        "mix": "none", "mix_alpha": 1.0, "mix_until": 0, "cutout": 0, "randaugment_ops": 0,
+        "randaugment_magnitude": 9,
         "synthetic": {"num_classes": 10, "train_per_class": 100, "test_per_class": 20,
                       "image_size": 32, "channels": 3},
     },
     "loss": {"name": "ce", "gamma": 0.0, "beta": 0.9999, "reweight": "none",
-             "reweight_epoch": 0, "ldam_max_margin": 0.5, "ldam_scale": 30.0, "tau": 1.0},
+             "reweight_epoch": 0, "ldam_max_margin": 0.5, "ldam_scale": 30.0, "tau": 1.0,
+             "las_head": 0.3, "las_tail": 0.0, "las_schedule": "concave"},
     "train": {"epochs": 200, "batch_size": 128, "lr": 0.1, "momentum": 0.9, "nesterov": False,
               "weight_decay": 0.0002, "schedule": "step", "warmup_epochs": 5,
               "milestones": [160, 180], "lr_decay": 0.01, "amp": True,
@@ -275,7 +278,19 @@ class ValidationTest(TempDirTest):
         ("loss.name=hinge", "loss.name: got 'hinge';",
          "ce, focal, sigmoid, sigmoid_focal, ldam, logit_adjusted, balanced_softmax"),
         ("device=tpu", "device: got 'tpu';", "auto, cpu, cuda"),
-        ("data.dataset=mnist", "data.dataset: got 'mnist';", "cifar10, imagefolder, synthetic"),
+        ("data.dataset=mnist", "data.dataset: got 'mnist';",
+         "cifar10, cifar100, imagefolder, synthetic"),
+        ("data.mix=manifold", "data.mix: got 'manifold';", "none, mixup, cutmix"),
+        ("data.mix_alpha=0", "data.mix_alpha: got 0;", "a number > 0"),
+        ("data.mix_until=-1", "data.mix_until: got -1;", "an integer >= 0"),
+        ("data.cutout=-4", "data.cutout: got -4;", "an integer >= 0"),
+        ("data.cutout=4.5", "data.cutout: got 4.5;", "an integer"),
+        ("data.randaugment_ops=-1", "data.randaugment_ops: got -1;", "an integer >= 0"),
+        ("data.randaugment_magnitude=31", "data.randaugment_magnitude: got 31;", "in [0, 30]"),
+        ("loss.las_head=1", "loss.las_head: got 1;", "in [0, 1)"),
+        ("loss.las_tail=-0.1", "loss.las_tail: got -0.1;", "in [0, 1)"),
+        ("loss.las_schedule=cubic", "loss.las_schedule: got 'cubic';",
+         "concave, linear, convex"),
         ("data.imbalance.profile=linear", "data.imbalance.profile: got 'linear';",
          "none, exp, step"),
         ("data.sampler=random", "data.sampler: got 'random';", "instance, class_balanced, sqrt"),
@@ -600,6 +615,44 @@ class ShortRunTest(TempDirTest):
             load_config(path)
         self.assertEqual(stderr.getvalue().count("\n"), 2)
         self.assertTrue(stderr.getvalue().startswith("warning: train.warmup_epochs: 5 "))
+
+class MixConfigTest(TempDirTest):
+    """Mixed labels and the losses that cannot take them; the mixing stop of a short run."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("mix.yaml", "train: {epochs: 20, warmup_epochs: 1, "
+                                           "milestones: [10, 15]}\ndata: {mix: mixup}\n")
+
+    def test_soft_target_losses_accept_mixing(self):
+        for name in ("ce", "focal", "logit_adjusted", "balanced_softmax", "las"):
+            for mix in ("mixup", "cutmix"):
+                with self.subTest(name=name, mix=mix):
+                    cfg = load_config(self.path, [f"loss.name={name}", f"data.mix={mix}"])
+                    self.assertEqual((cfg.loss.name, cfg.data.mix), (name, mix))
+
+    def test_hard_label_losses_refuse_mixing_on_one_line(self):
+        for name in ("ldam", "sigmoid", "sigmoid_focal"):
+            with self.subTest(name=name):
+                message = self.assert_user_error(
+                    lambda: load_config(self.path, [f"loss.name={name}"]),
+                    f"data.mix: got 'mixup'; expected none with loss.name {name} (",
+                    "ce, focal, logit_adjusted, balanced_softmax, las)")
+                self.assertNotIn("\n", message)
+        cfg = load_config(self.path, ["loss.name=ldam", "data.mix=none"])
+        self.assertEqual(cfg.loss.name, "ldam")
+
+    def test_mixing_stop_past_the_end_warns(self):
+        lines = []
+        cfg = load_config(self.path, ["data.mix_until=20"], warn=lines.append)
+        self.assertEqual(cfg.data.mix_until, 20)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("data.mix_until: 20 is not below train.epochs (20)"))
+        for until in (0, 19):
+            lines.clear()
+            load_config(self.path, [f"data.mix_until={until}"], warn=lines.append)
+            self.assertEqual(lines, [])
+
 
 
 class SerialisationTest(TempDirTest):

@@ -1,6 +1,7 @@
 """Data sets: long-tail profiles and subsets, the stratified split, ImageFolder loading and its
-errors, the synthetic set, the CIFAR-10 wrapper and build_data."""
+errors, the synthetic set, the CIFAR-10 and CIFAR-100 wrappers and build_data."""
 import os
+import pickle
 import tempfile
 import unittest
 from types import SimpleNamespace
@@ -292,6 +293,73 @@ class CifarTest(unittest.TestCase):
         self.assertEqual(train.labels.dtype, torch.int64)
         self.assertEqual(classes[3], "c3")
         self.assertTrue(train.images.is_contiguous())
+
+
+def write_fake_cifar100(root, train_per_class, test_per_class, seed=0):
+    """CIFAR-100's pickle files (``cifar-100-python/train``, ``test``, ``meta``) as torchvision
+    reads them, with random pixels: rows of 3072 bytes, channel-major (R plane, G, B).
+
+    Returns:
+        {"train": (data uint8 (N, 3072), fine labels), "test": ...} as written.
+    """
+    folder = os.path.join(root, "cifar-100-python")
+    os.makedirs(folder)
+    rng = np.random.default_rng(seed)
+    written = {}
+    for name, per_class in (("train", train_per_class), ("test", test_per_class)):
+        labels = [c for c in range(100) for _ in range(per_class)]
+        rows = rng.integers(0, 256, (len(labels), 3072), dtype=np.uint8)
+        with open(os.path.join(folder, name), "wb") as f:
+            pickle.dump({"data": rows, "fine_labels": labels,
+                         "coarse_labels": [c // 5 for c in labels]}, f)
+        written[name] = (rows, labels)
+    with open(os.path.join(folder, "meta"), "wb") as f:
+        pickle.dump({"fine_label_names": [f"fine{c}" for c in range(100)],
+                     "coarse_label_names": [f"coarse{c}" for c in range(20)]}, f)
+    return written
+
+
+def skip_md5_checks():
+    """torchvision checks the real files' MD5 sums; the fake files pass instead."""
+    return mock.patch("torchvision.datasets.cifar.check_integrity", return_value=True)
+
+
+class Cifar100Test(unittest.TestCase):
+    def test_reads_the_pickle_files_channels_first(self):
+        with tempfile.TemporaryDirectory() as root:
+            written = write_fake_cifar100(root, train_per_class=2, test_per_class=1)
+            with skip_md5_checks():
+                train, test, classes = data.load_cifar100(root, download=False)
+        self.assertEqual(tuple(train.images.shape), (200, 3, 32, 32))
+        self.assertEqual(tuple(test.images.shape), (100, 3, 32, 32))
+        self.assertEqual(train.images.dtype, torch.uint8)
+        self.assertEqual(classes[:2] + classes[-1:], ["fine0", "fine1", "fine99"])
+        rows, labels = written["train"]
+        self.assertEqual(train.labels.tolist(), labels)
+        for i in (0, 57, 199):
+            expected = torch.from_numpy(rows[i].reshape(3, 32, 32).copy())
+            self.assertTrue(torch.equal(train.images[i], expected), i)
+        self.assertTrue(train.images.is_contiguous())
+
+    def test_missing_without_download_says_where(self):
+        with tempfile.TemporaryDirectory() as root:
+            with self.assertRaises(UserError) as caught:
+                data.load_cifar100(root, download=False)
+        message = str(caught.exception)
+        self.assertIn("CIFAR-100 not found under " + repr(root), message)
+        self.assertIn("cifar-100-python", message)
+        self.assertNotIn("\n", message)
+
+    def test_build_data_long_tail_and_published_statistics(self):
+        with tempfile.TemporaryDirectory() as root:
+            write_fake_cifar100(root, train_per_class=10, test_per_class=1)
+            with skip_md5_checks():
+                bundle = build_data(data_cfg("cifar100", root, "exp", 10), seed=0)
+        self.assertEqual(bundle.num_classes, 100)
+        self.assertEqual(bundle.cls_num_list, long_tail_counts(10, 100, "exp", 10))
+        self.assertEqual(bundle.cls_num_list[-1], 1)
+        self.assertEqual((bundle.mean, bundle.std), (data.CIFAR100_MEAN, data.CIFAR100_STD))
+        self.assertEqual(len(bundle.test), 100)
 
 
 class ImageSetTest(unittest.TestCase):

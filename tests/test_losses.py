@@ -17,7 +17,8 @@ CIFAR_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
 def loss_cfg(name, **changes):
     """A loss section with the documented defaults, as the engine's LossConfig has them."""
     values = dict(name=name, gamma=0.0, beta=0.9999, reweight="none", reweight_epoch=0,
-                  ldam_max_margin=0.5, ldam_scale=30.0, tau=1.0)
+                  ldam_max_margin=0.5, ldam_scale=30.0, tau=1.0, las_head=0.3, las_tail=0.0,
+                  las_schedule="concave")
     values.update(changes)
     return types.SimpleNamespace(**values)
 
@@ -51,6 +52,54 @@ def np_softmax_focal(logits, target, weight, gamma):
         total += -w * (1.0 - math.exp(log_p)) ** gamma * log_p
         norm += w
     return total / norm
+
+
+def np_las_smoothing(counts, head, tail, schedule):
+    """MiSLAS's f(N_y), one class at a time with math.sin."""
+    n_1, n_k = max(counts), min(counts)
+    out = []
+    for n in counts:
+        r = (n - n_k) / (n_1 - n_k)
+        if schedule == "concave":
+            out.append(tail + (head - tail) * math.sin(math.pi * r / 2))
+        elif schedule == "linear":
+            out.append(tail + (head - tail) * r)
+        else:
+            out.append(head + (head - tail) * math.sin(1.5 * math.pi + math.pi * r / 2))
+    return out
+
+
+def np_las_loss(logits, target, counts, head, tail, schedule, weight=None):
+    """sum_i w_y H(t_y, softmax(x_i)) / sum_i w_y with t_y: 1 - eps_y on y, eps_y / (C-1) off."""
+    eps = np_las_smoothing(counts, head, tail, schedule)
+    total, norm = 0.0, 0.0
+    for row, y in zip(np.asarray(logits, dtype=np.float64), np.asarray(target)):
+        c = len(row)
+        t = np.full(c, eps[y] / (c - 1))
+        t[y] = 1.0 - eps[y]
+        w = 1.0 if weight is None else float(weight[y])
+        total += -w * float((t * np_log_softmax(row)).sum())
+        norm += w
+    return total / norm
+
+
+def np_soft_focal(logits, probs, weight, gamma):
+    """sum_i s_i sum_c -q_ic (1 - p_ic)^gamma log p_ic / sum_i s_i, s_i = sum_c q_ic w_c."""
+    total, norm = 0.0, 0.0
+    for row, q in zip(np.asarray(logits, dtype=np.float64), np.asarray(probs, dtype=np.float64)):
+        log_p = np_log_softmax(row)
+        per_sample = float((-q * (1.0 - np.exp(log_p)) ** gamma * log_p).sum())
+        s = 1.0 if weight is None else float(q @ np.asarray(weight, dtype=np.float64))
+        total += s * per_sample
+        norm += s
+    return total / norm
+
+
+def mixed_targets(target, num_classes, seed=1):
+    """lambda e_y + (1 - lambda) e_y' rows: each sample mixed with another (rolled) sample."""
+    lam = torch.rand(target.numel(), generator=torch.Generator().manual_seed(seed))[:, None]
+    one_hot = F.one_hot(target, num_classes).float()
+    return lam * one_hot + (1 - lam) * one_hot.roll(1, 0)
 
 
 def np_one_vs_all(logits, target, weight, gamma):
@@ -303,12 +352,169 @@ class LogitAdjustmentTest(unittest.TestCase):
                          torch.float32)
 
 
+class SoftTargetTest(unittest.TestCase):
+    counts = [40, 10, 3, 1]
+    soft_names = ("ce", "focal", "logit_adjusted", "balanced_softmax", "las")
+
+    def test_soft_target_flags_match_the_hard_label_list(self):
+        self.assertEqual(set(losses.LOSS_NAMES) - set(losses.HARD_LABEL_LOSSES),
+                         set(self.soft_names))
+        for name in losses.LOSS_NAMES:
+            with self.subTest(name=name):
+                criterion = losses.build_loss(loss_cfg(name), self.counts)
+                self.assertEqual(criterion.accepts_soft_targets, name in self.soft_names)
+
+    def test_one_hot_rows_give_the_class_index_loss(self):
+        logits, target = sample_batch(n=8)
+        one_hot = F.one_hot(target, 4).float()
+        for name in self.soft_names:
+            for reweight in ("none", "class_balanced"):
+                with self.subTest(name=name, reweight=reweight):
+                    criterion = losses.build_loss(
+                        loss_cfg(name, gamma=2.0, beta=0.9, reweight=reweight), self.counts)
+                    torch.testing.assert_close(criterion(logits, one_hot),
+                                               criterion(logits, target), rtol=1e-6, atol=0)
+
+    def test_cross_entropy_matches_torch_probability_targets(self):
+        logits, target = sample_batch(n=8)
+        probs = mixed_targets(target, 4)
+        torch.testing.assert_close(losses.FocalLoss()(logits, probs),
+                                   F.cross_entropy(logits, probs))
+        weight = torch.tensor([0.5, 1.0, 2.0, 4.0])
+        per_sample = F.cross_entropy(logits, probs, reduction="none")
+        s = probs @ weight
+        torch.testing.assert_close(losses.FocalLoss(weight)(logits, probs),
+                                   (s * per_sample).sum() / s.sum())
+
+    def test_focal_loss_weights_each_class_term_by_its_probability(self):
+        logits, target = sample_batch(n=9)
+        probs = mixed_targets(target, 4)
+        weight = [0.5, 1.0, 2.0, 4.0]
+        for gamma in (0.0, 0.5, 2.0):
+            for w in (None, weight):
+                with self.subTest(gamma=gamma, weight=w):
+                    criterion = losses.FocalLoss(None if w is None else torch.tensor(w), gamma)
+                    self.assertAlmostEqual(scalar(criterion(logits, probs)),
+                                           np_soft_focal(logits, probs, w, gamma), places=5)
+
+    def test_focal_gradients_match_naive_formula(self):
+        logits, target = sample_batch(n=5)
+        logits = logits.double().requires_grad_()
+        probs = mixed_targets(target, 4).double()
+        weight = torch.tensor([0.5, 1.0, 2.0, 4.0], dtype=torch.float64)
+        self.assertTrue(torch.autograd.gradcheck(
+            lambda x: losses.focal_loss(x, probs, weight, 2.0), (logits,)))
+        loss = losses.focal_loss(logits, probs, weight, 2.0)
+        p = torch.softmax(logits, 1)
+        s = probs @ weight
+        naive = (s * (-(probs * (1 - p) ** 2 * torch.log(p))).sum(1)).sum() / s.sum()
+        grad, = torch.autograd.grad(loss, logits)
+        naive_grad, = torch.autograd.grad(naive, logits)
+        self.assertAlmostEqual(scalar(loss), scalar(naive), places=12)
+        torch.testing.assert_close(grad, naive_grad, rtol=1e-10, atol=1e-12)
+
+    def test_huge_logits_stay_finite(self):
+        # p rounds to 1 for the winner of each row; the soft rows put weight on it and elsewhere.
+        logits = torch.tensor([[1e4, 0.0, -1e4, 5.0], [-1e4, 1e4, 0.0, 0.0]], requires_grad=True)
+        probs = torch.tensor([[0.7, 0.3, 0.0, 0.0], [0.5, 0.25, 0.25, 0.0]])
+        for name in self.soft_names:
+            with self.subTest(name=name):
+                criterion = losses.build_loss(
+                    loss_cfg(name, gamma=0.5, reweight="class_balanced"), self.counts)
+                loss = criterion(logits, probs)
+                grad, = torch.autograd.grad(loss, logits)
+                self.assertTrue(bool(torch.isfinite(loss)), loss)
+                self.assertTrue(bool(torch.isfinite(grad).all()), grad)
+
+    def test_logit_adjusted_soft_targets_are_cross_entropy_on_shifted_logits(self):
+        logits, target = sample_batch(n=8)
+        probs = mixed_targets(target, 4)
+        log_prior = torch.log(torch.tensor(self.counts, dtype=torch.float32) / sum(self.counts))
+        torch.testing.assert_close(losses.LogitAdjustedLoss(self.counts, 2.0)(logits, probs),
+                                   F.cross_entropy(logits + 2.0 * log_prior, probs))
+
+    def test_hard_label_losses_refuse_soft_targets(self):
+        logits, target = sample_batch(n=4)
+        probs = F.one_hot(target, 4).float()
+        for name in losses.HARD_LABEL_LOSSES:
+            with self.subTest(name=name), self.assertRaisesRegex(ValueError, "class indices"):
+                losses.build_loss(loss_cfg(name), self.counts)(logits, probs)
+
+
+class LabelAwareSmoothingTest(unittest.TestCase):
+    counts = [100, 50, 10, 1]
+
+    def test_smoothing_follows_each_schedule(self):
+        for schedule in losses.LAS_SCHEDULES:
+            with self.subTest(schedule=schedule):
+                got = losses.las_smoothing(self.counts, 0.4, 0.1, schedule)
+                expected = np_las_smoothing(self.counts, 0.4, 0.1, schedule)
+                torch.testing.assert_close(got, torch.tensor(expected, dtype=torch.float64))
+                self.assertAlmostEqual(float(got[0]), 0.4, places=12)
+                self.assertAlmostEqual(float(got[3]), 0.1, places=12)
+
+    def test_schedule_shapes_between_the_ends(self):
+        # r = (50 - 1) / 99 for class 1: concave lies above the line, convex below it.
+        r = 49 / 99
+        concave, linear, convex = (float(losses.las_smoothing(self.counts, 0.3, 0.0, s)[1])
+                                   for s in ("concave", "linear", "convex"))
+        self.assertAlmostEqual(linear, 0.3 * r, places=12)
+        self.assertAlmostEqual(concave, 0.3 * math.sin(math.pi * r / 2), places=12)
+        self.assertAlmostEqual(convex, 0.3 * (1 - math.cos(math.pi * r / 2)), places=12)
+        self.assertGreater(concave, linear)
+        self.assertGreater(linear, convex)
+
+    def test_equal_counts_smooth_every_class_like_the_largest(self):
+        torch.testing.assert_close(losses.las_smoothing([7, 7, 7], 0.3, 0.1),
+                                   torch.full((3,), 0.3, dtype=torch.float64))
+
+    def test_targets_are_the_smoothed_one_hot_rows(self):
+        smoothing = torch.tensor([0.3, 0.15, 0.0], dtype=torch.float64)
+        expected = torch.tensor([[0.7, 0.15, 0.15],
+                                 [0.075, 0.85, 0.075],
+                                 [0.0, 0.0, 1.0]], dtype=torch.float64)
+        torch.testing.assert_close(losses.las_targets(smoothing), expected)
+
+    def test_loss_matches_hand_computation(self):
+        logits, target = sample_batch(n=9)
+        weight = [0.5, 1.0, 2.0, 4.0]
+        for schedule in losses.LAS_SCHEDULES:
+            for w in (None, weight):
+                with self.subTest(schedule=schedule, weight=w):
+                    criterion = losses.LabelAwareSmoothingLoss(
+                        self.counts, 0.4, 0.1, schedule, None if w is None else torch.tensor(w))
+                    self.assertAlmostEqual(
+                        scalar(criterion(logits, target)),
+                        np_las_loss(logits, target, self.counts, 0.4, 0.1, schedule, w),
+                        places=5)
+
+    def test_zero_smoothing_is_cross_entropy(self):
+        logits, target = sample_batch(n=8)
+        criterion = losses.LabelAwareSmoothingLoss(self.counts, 0.0, 0.0)
+        torch.testing.assert_close(criterion(logits, target), F.cross_entropy(logits, target))
+
+    def test_soft_targets_mix_the_smoothed_rows(self):
+        logits, target = sample_batch(n=8)
+        probs = mixed_targets(target, 4)
+        criterion = losses.LabelAwareSmoothingLoss(self.counts, 0.3, 0.0)
+        smoothed = probs @ criterion.targets
+        torch.testing.assert_close(criterion(logits, probs), F.cross_entropy(logits, smoothed))
+
+    def test_bad_settings_raise_user_error(self):
+        cases = [dict(schedule="cubic"), dict(head=1.0), dict(tail=-0.1)]
+        for case in cases:
+            with self.subTest(case=case), self.assertRaises(UserError):
+                losses.las_smoothing(self.counts, **case)
+        with self.assertRaisesRegex(UserError, "at least 2"):
+            losses.las_smoothing([5], 0.3, 0.0)
+
+
 class BuildLossTest(unittest.TestCase):
     counts = [40, 10, 3, 1]
 
     def test_loss_names(self):
         self.assertEqual(losses.LOSS_NAMES, ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam",
-                                             "logit_adjusted", "balanced_softmax"))
+                                             "logit_adjusted", "balanced_softmax", "las"))
 
     def test_every_name_builds_the_documented_loss(self):
         logits, target = sample_batch(n=8)
@@ -326,6 +532,8 @@ class BuildLossTest(unittest.TestCase):
             "balanced_softmax": F.cross_entropy(
                 logits + torch.log(torch.tensor(self.counts, dtype=torch.float32)), target,
                 weight=weight),
+            "las": torch.tensor(np_las_loss(logits, target, self.counts, 0.3, 0.0, "concave",
+                                            weight.tolist()), dtype=torch.float32),
         }
         self.assertEqual(set(expected), set(losses.LOSS_NAMES))
         for name in losses.LOSS_NAMES:
@@ -381,6 +589,8 @@ class BuildLossTest(unittest.TestCase):
                                                                               weight=ones)),
             (losses.BalancedSoftmaxLoss(self.counts), losses.BalancedSoftmaxLoss(self.counts,
                                                                                   ones)),
+            (losses.LabelAwareSmoothingLoss(self.counts),
+             losses.LabelAwareSmoothingLoss(self.counts, weight=ones)),
         ]
         for plain, weighted in pairs:
             with self.subTest(loss=type(plain).__name__):

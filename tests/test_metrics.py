@@ -2,6 +2,7 @@
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 import torch
 
@@ -110,6 +111,40 @@ class ThirdsTest(unittest.TestCase):
                          {"head": [1, 0], "middle": [2, 3], "tail": [5, 4]})
 
 
+class HundredClassesTest(unittest.TestCase):
+    """CIFAR-100-LT at factor 100 (500 down to 5 images a class): every shot group is filled."""
+
+    def setUp(self):
+        from data import long_tail_counts
+        self.counts = long_tail_counts(500, 100, "exp", 100)
+        # Class c: c % 5 of its 4 test images right, so its accuracy is (c % 5) / 4.
+        confusion = torch.zeros(100, 100, dtype=torch.int64)
+        for c in range(100):
+            hits = c % 5
+            confusion[c, c] = hits
+            confusion[c, (c + 1) % 100] = 4 - hits
+        self.summary = summarize(confusion, self.counts)
+
+    def test_published_many_medium_few_split(self):
+        # The split the CIFAR-100-LT papers report: 35 many (> 100), 35 medium, 30 few (< 20).
+        self.assertEqual(self.counts[34:36], [102, 98])
+        self.assertEqual(self.counts[69:71], [20, 19])
+        sizes = {name: len(members) for name, members in self.summary["group_classes"].items()}
+        self.assertEqual(sizes, {"many": 35, "medium": 35, "few": 30})
+        self.assertEqual(self.summary["group_classes"]["few"], list(range(70, 100)))
+
+    def test_group_and_third_accuracies_by_hand(self):
+        rates = [(c % 5) / 4 for c in range(100)]
+        for name, members in (("many", range(35)), ("medium", range(35, 70)),
+                              ("few", range(70, 100))):
+            self.assertAlmostEqual(self.summary["groups"][name],
+                                   sum(rates[c] for c in members) / len(members))
+        self.assertEqual([len(v) for v in self.summary["thirds_classes"].values()], [33, 34, 33])
+        self.assertEqual(self.summary["thirds_classes"]["tail"], list(range(67, 100)))
+        self.assertAlmostEqual(self.summary["thirds"]["tail"],
+                               sum(rates[c] for c in range(67, 100)) / 33)
+
+
 class FormattingTest(unittest.TestCase):
     def test_summary_table(self):
         text = format_summary(summarize(CONFUSION, [500, 200, 50, 30]), CLASSES,
@@ -138,6 +173,19 @@ class ConfusionPngTest(unittest.TestCase):
             image = matplotlib.image.imread(path)
             self.assertEqual(image.ndim, 3)
             self.assertGreater(image.shape[0], 100)
+
+    def test_many_classes_keep_a_fixed_size_without_cell_labels(self):
+        classes = [f"class{i}" for i in range(30)]
+        confusion = torch.eye(30, dtype=torch.int64) * 3
+        import matplotlib.image
+        import matplotlib.pyplot  # noqa: F401  (imported before Axes.text is patched)
+        with tempfile.TemporaryDirectory() as folder, \
+                mock.patch("matplotlib.axes.Axes.text") as text:
+            path = os.path.join(folder, "confusion.png")
+            save_confusion_png(confusion, classes, path)
+            image = matplotlib.image.imread(path)
+        text.assert_not_called()
+        self.assertEqual(image.shape[:2], (16 * 120, 16 * 120))
 
 
 if __name__ == "__main__":
