@@ -6,8 +6,11 @@ Each finished run (see tools/runs.py) is classified from its config.yaml: the *m
 loss section (and the sampler), the *setting* from data.imbalance ("1" = balanced, "100" =
 exponential profile at factor 100, "step 100"), and the *study* from the dataset and the
 training recipe, so that numbers from different data or recipes never share a table. A run
-evaluated with post-hoc logit adjustment contributes a second method, "<method> + post-hoc LA".
-MyModel runs get their own section. The prose lives in report/template.md; ``{{name}}``
+evaluated with post-hoc logit adjustment contributes a second method, "<method> + post-hoc LA",
+and one scored with the tau-normalised classifier "<method> + τ-norm". A two-stage run
+(``train.init_from``: cRT, LWS, weight balancing, MiSLAS) joins the study of its stage-1 run
+when that run is among the runs, since its features were learnt with that recipe; the study
+section names each two-stage method's stage-2 recipe. MyModel runs get their own section. The prose lives in report/template.md; ``{{name}}``
 placeholders are filled here.
 """
 import argparse
@@ -30,7 +33,9 @@ EXPECTED_METHODS = ["CE", "Focal", "CB softmax", "CB sigmoid focal", "LDAM-DRW",
 EXPECTED_SETTINGS = ["1", "10", "50", "100", "200", "step 100"]
 LOSS_NAMES = {"ce": "CE", "focal": "Focal", "sigmoid": "Sigmoid", "sigmoid_focal":
               "Sigmoid focal", "ldam": "LDAM", "logit_adjusted": "Logit adjustment",
-              "balanced_softmax": "Balanced softmax"}
+              "balanced_softmax": "Balanced softmax", "las": "LAS"}
+# Two-stage method -> the stage-1 method its paper starts from (named only when another is used).
+STAGE1_OF = {"cRT": "CE", "LWS": "CE", "WB": "CE", "MiSLAS": "CE + mixup"}
 # method -> (published test accuracy on CIFAR-10-LT, exp, factor 100, in %; source)
 PUBLISHED = {
     "CE": ("70.36", "Cui et al. 2019 / Cao et al. 2019 (error 29.64%)"),
@@ -39,11 +44,59 @@ PUBLISHED = {
     "LDAM-DRW": ("77.03", "Cao et al. 2019"),
     "Logit adjustment": ("≈ 77.4 (≈ 80 with stronger recipes)", "Menon et al. 2021"),
     "Balanced softmax": ("≈ 79–80", "later reproductions of Ren et al. 2020"),
+    "MiSLAS": ("82.5", "Zhong et al. 2021 (the authors' repository)"),
 }
 
 
 def method_name(config):
-    """A readable method name from a run's config, e.g. "LDAM-DRW", "CB softmax"."""
+    """A readable method name from a run's config, e.g. "LDAM-DRW", "CB softmax", "CE + mixup",
+    or for a two-stage run (``train.init_from``) its stage-2 method: "cRT", "LWS", "WB",
+    "MiSLAS" (see ``stage2_name``)."""
+    if get(config, "train.init_from", ""):
+        return stage2_name(config)
+    name = _loss_and_sampler_name(config)
+    if get(config, "model.classifier_scales", False):
+        name += " + LWS scales"
+    if get(config, "train.maxnorm", 0) > 0:
+        name += " + MaxNorm"
+    return name + _augmentation_name(config)
+
+
+def stage2_name(config):
+    """The method of a two-stage run's stage 2: "LWS" (only the scales train), "MiSLAS"
+    (label-aware smoothing), "WB" (MaxNorm), "cRT" (a re-initialised classifier on frozen
+    features), else "classifier re-training (<loss and sampler>)" with frozen features or
+    "fine-tuning (<loss and sampler>)"."""
+    freeze = get(config, "train.freeze", "none")
+    if freeze == "features_and_classifier":
+        return "LWS"
+    if config["loss"]["name"] == "las":
+        return "MiSLAS"
+    if get(config, "train.maxnorm", 0) > 0:
+        return "WB"
+    if freeze != "none" and get(config, "train.reinit_classifier", False):
+        return "cRT"
+    what = "classifier re-training" if freeze != "none" else "fine-tuning"
+    return f"{what} ({_loss_and_sampler_name(config)}{_augmentation_name(config)})"
+
+
+def _augmentation_name(config):
+    """" + mixup", " + CutMix (α=0.5)", " + Cutout", " + RandAugment (2, 9)", or ""."""
+    text = ""
+    mix = get(config, "data.mix", "none")
+    if mix != "none":
+        alpha = get(config, "data.mix_alpha", 1.0)
+        text += f" + {'mixup' if mix == 'mixup' else 'CutMix'}"
+        text += f" (α={alpha:g})" if alpha != 1 else ""
+    if get(config, "data.cutout", 0) > 0:
+        text += " + Cutout"
+    if get(config, "data.randaugment_ops", 0) > 0:
+        text += (f" + RandAugment ({get(config, 'data.randaugment_ops')}, "
+                 f"{get(config, 'data.randaugment_magnitude', 9)})")
+    return text
+
+
+def _loss_and_sampler_name(config):
     loss = config["loss"]
     name = LOSS_NAMES.get(loss["name"], loss["name"])
     if loss["name"] == "focal":
@@ -77,6 +130,8 @@ def dataset_name(config):
     data = config["data"]
     if data["dataset"] == "cifar10":
         return "CIFAR-10 (torchvision's original, PNG-exact images)"
+    if data["dataset"] == "cifar100":
+        return "CIFAR-100 (torchvision's original, PNG-exact images)"
     if data["dataset"] == "imagefolder":
         root = data["root"]
         if "cifar10-jpeg" in root:
@@ -114,25 +169,46 @@ def load_records(runs_root):
 
     Returns:
         (records, unfinished): records are dicts with ``run``, ``config``, ``metrics``,
-        ``method``, ``setting``, ``seed``, ``study`` ((dataset, recipe) text), ``summary`` (the
-        test summary; the post-hoc one for "+ post-hoc LA" records).
+        ``method``, ``setting``, ``seed``, ``study`` ((dataset, recipe) text; a two-stage
+        run's is its stage-1 run's when that run is found), ``stage2`` (a two-stage run's own
+        recipe text, else None), ``summary`` (the test summary; the post-hoc or tau-normalised
+        one for "+ post-hoc LA" and "+ τ-norm" records, whose ``stage2`` is None).
     """
     records, unfinished = [], []
-    for run in list_runs(runs_root):
+    runs = list_runs(runs_root)
+    configs = {run["name"]: run["config"] for run in runs if run["finished"] and run["config"]}
+    for run in runs:
         if not run["finished"] or run["config"] is None:
             unfinished.append(run["name"])
             continue
         config, metrics = run["config"], run["metrics"]
+        method, study = method_name(config), (dataset_name(config), recipe_text(config))
+        stage1 = configs.get(_stage1_run(config))
+        if stage1 is not None:
+            study = (dataset_name(stage1), recipe_text(stage1))
+            if method_name(stage1) != STAGE1_OF.get(method):
+                method += f" (from {method_name(stage1)})"
         base = {"run": run["name"], "config": config, "metrics": metrics,
-                "method": method_name(config), "setting": setting_name(config),
-                "seed": config.get("seed"),
-                "study": (dataset_name(config), recipe_text(config))}
+                "method": method, "setting": setting_name(config),
+                "seed": config.get("seed"), "study": study,
+                "stage2": recipe_text(config) if _stage1_run(config) else None}
         records.append(dict(base, summary=metrics["test"]))
         if metrics.get("test_posthoc"):
             tau = get(config, "eval.posthoc_tau", 0)
-            records.append(dict(base, method=f"{base['method']} + post-hoc LA (τ={tau:g})",
-                                summary=metrics["test_posthoc"]))
+            records.append(dict(base, method=f"{method} + post-hoc LA (τ={tau:g})",
+                                summary=metrics["test_posthoc"], stage2=None))
+        if metrics.get("test_tau_norm"):
+            chosen = metrics.get("tau_norm") or {}
+            tau = f"τ={chosen.get('tau', 0):g}" + (" on val." if chosen.get("searched") else "")
+            records.append(dict(base, method=f"{method} + τ-norm ({tau})",
+                                summary=metrics["test_tau_norm"], stage2=None))
     return records, unfinished
+
+
+def _stage1_run(config):
+    """The name of the run folder a two-stage run started from (None for one-stage runs)."""
+    path = get(config, "train.init_from", "")
+    return os.path.basename(os.path.dirname(os.path.normpath(path))) if path else None
 
 
 def build(runs_root, out_dir):
@@ -160,7 +236,8 @@ def build(runs_root, out_dir):
     os.makedirs(figures_dir, exist_ok=True)
     all_studies = _group(records, "study")
     studies, models = {}, []
-    for study, rows in all_studies.items():
+    # CIFAR-10 studies first: the comparison with published numbers uses the first study.
+    for study, rows in sorted(all_studies.items(), key=lambda item: _is_cifar100(item[0])):
         if _compares_losses(rows):
             studies[study] = rows
         else:
@@ -180,6 +257,10 @@ def build(runs_root, out_dir):
         text = re.sub(r"\{\{(\w+)\}\}", lambda m: values[m.group(1)], f.read())
     write_text_atomic(text, path)
     return path
+
+
+def _is_cifar100(study):
+    return study[0].startswith("CIFAR-100")
 
 
 def _compares_losses(records):
@@ -280,6 +361,11 @@ def _study_section(index, study, records, figures_dir):
         lines += ["", "Not run yet (no finished run): " + "; ".join(
             [*(f"{m} (every setting)" for m in absent),
              *(f"setting {s} (every method)" for s in absent_settings), *missing]) + "."]
+    two_stage = {r["method"]: r["stage2"] for r in records if r["stage2"]}
+    if two_stage:
+        lines += ["", "Two-stage methods start from this study's runs (the stage-1 method is "
+                  "the paper's unless named) and then train with their own stage-2 recipe:", "",
+                  *(f"- {method}: {recipe}." for method, recipe in sorted(two_stage.items()))]
     focus = [r for r in records if r["setting"] == FOCUS]
     lines += ["", *_focus_section(focus, methods, prefix, figures_dir)]
     lines += ["", *_class_count_section(records, settings, prefix, figures_dir)]

@@ -247,5 +247,108 @@ class RefusedRunsFolderTest(unittest.TestCase):
         self.assert_report_kept()
 
 
+
+def stage2(cfg, stage1, **train):
+    """``cfg`` as a stage-2 run that starts from the run folder ``stage1`` with 10 epochs of
+    cosine schedule; ``train`` adds train keys."""
+    out = json.loads(json.dumps(cfg))
+    out["train"].update({"init_from": f"runs/{stage1}/best.pt", "freeze": "features",
+                         "epochs": 10, "lr": 0.05, "schedule": "cosine", "warmup_epochs": 0,
+                         **train})
+    return out
+
+
+class NewMethodsReportTest(unittest.TestCase):
+    """Two-stage methods join their stage-1 run's study; tau-norm is an extra scored method;
+    mixing, augmentation and CIFAR-100 are named."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        runs = os.path.join(cls.tmp.name, "runs")
+        ce = config({})
+        write_run(runs, "ce", ce, [10, 9, 5, 0])
+        with open(os.path.join(runs, "ce", "metrics.json")) as f:
+            metrics = json.load(f)
+        metrics["test_tau_norm"] = metrics["test"]
+        metrics["tau_norm"] = {"tau": 1.0, "searched": False, "val_balanced_accuracy": None}
+        with open(os.path.join(runs, "ce", "metrics.json"), "w") as f:
+            json.dump(metrics, f)
+        crt = stage2(ce, "ce", reinit_classifier=True)
+        crt["data"]["sampler"] = "class_balanced"
+        write_run(runs, "crt", crt, [9, 9, 8, 7])
+        lws = stage2(ce, "ce", freeze="features_and_classifier")
+        lws["model"]["classifier_scales"] = True
+        write_run(runs, "lws", lws, [9, 9, 7, 7])
+        mixup = json.loads(json.dumps(ce))
+        mixup["data"].update({"mix": "mixup", "mix_alpha": 1.0})
+        write_run(runs, "mixup", mixup, [10, 9, 6, 1])
+        mislas = stage2(mixup, "mixup", bn_stats="update")
+        mislas["data"]["mix"] = "none"
+        mislas["loss"]["name"] = "las"
+        write_run(runs, "mislas", mislas, [9, 9, 9, 8])
+        wb1 = config({})
+        wb1["train"].update({"lr": 0.01, "weight_decay": 5e-3, "schedule": "cosine",
+                             "warmup_epochs": 0})
+        write_run(runs, "wb1", wb1, [10, 9, 6, 2])
+        write_run(runs, "wb2", stage2(wb1, "wb1", maxnorm=0.1, weight_decay=0.1), [9, 8, 8, 8])
+        c100 = config({})
+        c100["data"]["dataset"] = "cifar100"
+        write_run(runs, "c100", c100, [10, 8, 4, 1])
+        cls.out = os.path.join(cls.tmp.name, "report")
+        with contextlib.redirect_stdout(io.StringIO()):
+            build.main(["--runs", runs, "--out", cls.out])
+        with open(os.path.join(cls.out, "README.md"), encoding="utf-8") as f:
+            cls.readme = f.read()
+        cls.records = {r["method"] if r["run"] != "wb1" else "WB stage 1": r
+                       for r in build.load_records(runs)[0]}
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def test_two_stage_runs_join_their_stage_one_study(self):
+        ce_study = self.records["CE"]["study"]
+        for method in ("cRT", "LWS", "MiSLAS", "CE + mixup", "CE + τ-norm (τ=1)"):
+            self.assertEqual(self.records[method]["study"], ce_study, method)
+        self.assertEqual(self.records["WB"]["study"], self.records["WB stage 1"]["study"])
+        self.assertNotEqual(self.records["WB"]["study"], ce_study)
+        self.assertIn("weight decay 0.005", self.records["WB"]["study"][1])
+
+    def test_rows_and_stage_two_recipes_in_the_report(self):
+        self.assertIn("| cRT | 82.50 (1) |", self.readme)
+        self.assertIn("| MiSLAS | 87.50 (1) |", self.readme)
+        self.assertIn("| CE + τ-norm (τ=1) | 60.00 (1) |", self.readme)
+        self.assertIn("- cRT: resnet32, 10 epochs, batch 128, SGD lr 0.05", self.readme)
+        self.assertIn("| MiSLAS | 87.50 (1) | 82.5 | Zhong et al. 2021", self.readme)
+        self.assertIn("### Study 3: CIFAR-100", self.readme)
+
+    def test_method_names(self):
+        ce = config({})
+        drw = config({"reweight": "class_balanced", "reweight_epoch": 160})
+        drw["data"].update({"mix": "mixup", "mix_alpha": 1.0})
+        self.assertEqual(build.method_name(drw), "CE-DRW + mixup")
+        cutmix = json.loads(json.dumps(ce))
+        cutmix["data"].update({"mix": "cutmix", "mix_alpha": 0.5, "cutout": 8,
+                               "randaugment_ops": 2, "randaugment_magnitude": 9})
+        self.assertEqual(build.method_name(cutmix),
+                         "CE + CutMix (α=0.5) + Cutout + RandAugment (2, 9)")
+        self.assertEqual(build.method_name(config({"name": "las"})), "LAS")
+        self.assertEqual(build.method_name(stage2(ce, "x")), "classifier re-training (CE)")
+        self.assertEqual(build.method_name(stage2(ce, "x", freeze="none")), "fine-tuning (CE)")
+        maxnorm = json.loads(json.dumps(ce))
+        maxnorm["train"]["maxnorm"] = 1.0
+        self.assertEqual(build.method_name(maxnorm), "CE + MaxNorm")
+
+    def test_a_stage_two_run_from_another_stage_one_method_says_so(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = os.path.join(tmp, "runs")
+            focal = config({"name": "focal", "gamma": 1.0})
+            write_run(runs, "focal", focal, [10, 9, 5, 0])
+            write_run(runs, "crt", stage2(focal, "focal", reinit_classifier=True), [9, 9, 8, 7])
+            methods = {r["method"] for r in build.load_records(runs)[0]}
+        self.assertEqual(methods, {"Focal", "cRT (from Focal)"})
+
+
 if __name__ == "__main__":
     unittest.main()
