@@ -20,6 +20,11 @@ Every training run writes ``<run.dir>/<run.name>/`` (``runs/<name>/`` by default
          "device": str,                       # e.g. "cuda:0", "cpu"
          "test": <summary>,                   # engine.metrics.summarize on the test set
          "test_posthoc": <summary> | null,    # the same after post-hoc logit adjustment
+         "test_tau_norm": <summary> | null,   # ... with the tau-normalised classifier
+         "tau_norm": {"tau": float, "searched": bool,
+                      "val_balanced_accuracy": float | null} | null,
+         "init_from": {"path": str, "run": str | null,      # a two-stage run's stage 1
+                       "epoch": int | null} | null,
          "history": [{"epoch": int, "lr": float, "train_loss": float,
                       "train_accuracy": float, "val_accuracy": float | null,
                       "val_balanced_accuracy": float | null, ...}, ...]}
