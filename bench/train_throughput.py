@@ -3,22 +3,27 @@
 (a) reference: a Dataset of uint8 images with per-sample PIL transforms (random crop with
     padding 4, flip, ToTensor, Normalize), a DataLoader with worker processes, fp32 eager model
     and SGD, as the course's main.py and the LDAM-DRW code train;
-(b) engine: Longtail's Trainer on device-resident data with batched augmentation and
-    channels_last, and on CUDA the config's bf16 autocast, fused SGD and (with --compile)
-    torch.compile.
+(b) engine, eager: Longtail's Trainer on device-resident data with batched augmentation and
+    channels_last, and on CUDA the config's bf16 autocast and fused SGD;
+(c) engine, compiled (with --compile): the same with ``train.compile``: the whole step
+    (forward, loss, backward, SGD update, metric sums) compiled, one CUDA graph per step on
+    CUDA. Its warm-up steps include the compilation.
 
-Both train the same model on the same images with the same batch size; images/s is measured
+All train the same model on the same images with the same batch size; images/s is measured
 after warm-up steps. With --full-run, the wall time of a whole ``main.py`` run of
-``configs/resnet32_focal.yaml`` (start-up and per-epoch work included) is measured too.
+``configs/resnet32_focal.yaml`` (start-up, compilation and testing included; compiled with
+--compile) is measured too. A measurement that fails is reported in the table and the others
+still run. --out also writes the table (markdown) to a file.
 
     python bench/train_throughput.py                          # CPU: small sizes
-    python bench/train_throughput.py --steps 200 --compile    # GPU
-    python bench/train_throughput.py --full-run --data-root data/cifar10-jpeg
+    python bench/train_throughput.py --compile --full-run --data-root data/cifar10-jpeg   # GPU
 """
 import argparse
 import os
+import platform
 import subprocess
 import sys
+import tempfile
 import time
 
 import torch
@@ -32,6 +37,7 @@ import losses  # noqa: E402
 import models  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.distributed import Context, choose_device  # noqa: E402
+from engine.files import write_text_atomic  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
@@ -105,11 +111,12 @@ def reference_images_per_s(train_set, args, device):
     return args.steps * args.batch_size / seconds
 
 
-def engine_images_per_s(bundle, args, device):
+def engine_images_per_s(bundle, args, device, compile):
+    """images/s of the Trainer's step (the compiled whole step when ``compile``)."""
     cfg = Config()
     cfg.model.name = args.model
     cfg.train.batch_size = args.batch_size
-    cfg.train.compile = args.compile
+    cfg.train.compile = compile
     torch.manual_seed(0)
     model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
@@ -117,23 +124,45 @@ def engine_images_per_s(bundle, args, device):
                               std=bundle.std, train=True, augment=True, drop_last=True)
     trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
                       run_dir=None, writer=None)
-    seconds = time_steps(trainer.train_step, cycle(loader), args.warmup, args.steps, device)
+    step = trainer.train_step
+    if trainer.compiled_step is not None:
+        def step(images, labels):
+            trainer.compiled_step(images, labels, 0)
+    seconds = time_steps(step, cycle(loader), args.warmup, args.steps, device)
     return args.steps * args.batch_size / seconds
 
 
 def full_run_seconds(args):
+    """Wall seconds of a whole ``main.py`` run of configs/resnet32_focal.yaml."""
+    folder = tempfile.mkdtemp(prefix="longtail-bench-")
     command = [sys.executable, "main.py", "--config", "configs/resnet32_focal.yaml",
                "--set", f"device={args.device}", "--set", "run.name=bench-full-run",
-               "--set", "run.dir=/tmp/longtail-bench", "--set", f"train.compile={args.compile}"]
+               "--set", f"run.dir={folder}", "--set", f"run.checkpoint_dir={folder}",
+               "--set", f"train.compile={str(args.compile).lower()}"]
     if args.data_root:
         command += ["--set", "data.dataset=imagefolder", "--set", f"data.root={args.data_root}"]
     if args.full_run_epochs:
         command += ["--set", f"train.epochs={args.full_run_epochs}",
-                    "--set", "train.warmup_epochs=0"]
+                    "--set", "train.warmup_epochs=0", "--set", "train.milestones=[]"]
     started = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL,
-                   cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    code = subprocess.run(command, stdout=subprocess.DEVNULL,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).returncode
+    if code != 0:
+        raise RuntimeError(f"main.py exited with status {code} (its error is printed above)")
     return time.perf_counter() - started
+
+
+def measure(what):
+    """``what()``, or the error it raised, in words: a failed measurement does not stop the
+    others."""
+    try:
+        return what()
+    except Exception as error:  # noqa: BLE001 (reported in the table)
+        return f"failed: {type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+
+
+def images_cell(value):
+    return f"{value:,.0f}" if isinstance(value, float) else value
 
 
 def parse_args():
@@ -149,13 +178,16 @@ def parse_args():
                         help="untimed steps first (default 30 on CUDA, 3 on CPU)")
     parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
                         help="DataLoader worker processes of the reference loop")
-    parser.add_argument("--compile", action="store_true", help="engine uses torch.compile")
+    parser.add_argument("--compile", action="store_true",
+                        help="also measure the engine with the whole step compiled")
     parser.add_argument("--full-run", action="store_true",
                         help="also time a whole main.py run of configs/resnet32_focal.yaml")
     parser.add_argument("--full-run-epochs", type=int, default=None,
                         help="epochs of that run (default: the config's 200)")
     parser.add_argument("--data-root", default=None,
                         help="ImageFolder root for the full run (default: CIFAR-10 under data/)")
+    parser.add_argument("--out", default=None, metavar="FILE",
+                        help="also write the results (markdown) to this file")
     args = parser.parse_args()
     cuda = choose_device(args.device).type == "cuda"
     args.steps = args.steps or (200 if cuda else 10)
@@ -173,16 +205,33 @@ def main():
     train_set = data.ImageSet(images, labels)
     bundle = data.DataBundle(train_set, None, train_set, [f"class_{i}" for i in range(10)],
                              CIFAR_MEAN, CIFAR_STD)
-    print(f"device {device} ({torch.cuda.get_device_name(device) if device.type == 'cuda' else 'CPU'}), "
-          f"{torch.get_num_threads()} threads, model {args.model}, batch {args.batch_size}, "
-          f"{args.steps} timed steps after {args.warmup}")
-    reference = reference_images_per_s(train_set, args, device)
-    engine = engine_images_per_s(bundle, args, device)
-    print(f"\n| loop | images/s |\n| --- | ---: |\n| reference (PIL + DataLoader, fp32 eager) | "
-          f"{reference:,.0f} |\n| Longtail engine | {engine:,.0f} |")
-    print(f"\nengine / reference: {engine / reference:.2f}x")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
+    lines = [f"device {device} ({name or 'CPU'}), torch {torch.__version__}, "
+             f"{torch.get_num_threads()} threads, model {args.model}, batch {args.batch_size}, "
+             f"{args.steps} timed steps after {args.warmup}", ""]
+    print(lines[0], flush=True)
+    rows = [("reference (PIL + DataLoader, fp32 eager)",
+             measure(lambda: reference_images_per_s(train_set, args, device))),
+            ("Longtail engine, eager", measure(lambda: engine_images_per_s(bundle, args, device,
+                                                                          compile=False)))]
+    if args.compile:
+        rows.append(("Longtail engine, whole step compiled",
+                     measure(lambda: engine_images_per_s(bundle, args, device, compile=True))))
+    lines += ["| loop | images/s |", "| --- | ---: |"]
+    lines += [f"| {loop} | {images_cell(value)} |" for loop, value in rows]
+    reference = rows[0][1]
+    ratios = [f"{loop} / reference: {value / reference:.2f}x" for loop, value in rows[1:]
+              if isinstance(value, float) and isinstance(reference, float)]
+    lines += [""] + ratios if ratios else []
     if args.full_run:
-        print(f"whole resnet32_focal.yaml run: {full_run_seconds(args):.1f} s wall")
+        seconds = measure(lambda: full_run_seconds(args))
+        epochs = args.full_run_epochs or "200"
+        how = "compiled" if args.compile else "eager"
+        lines += ["", f"whole resnet32_focal.yaml run ({epochs} epochs, {how}): "
+                      f"{f'{seconds:.1f} s wall' if isinstance(seconds, float) else seconds}"]
+    print("\n".join(lines[1:]))
+    if args.out:
+        write_text_atomic("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":
