@@ -1,24 +1,10 @@
-"""Shared helpers for the scratch/ tests: numerical gradients and torch references."""
-import numpy as np
+"""Shared helpers for the scratch/ tests: the numerical gradients of ``scratch.gradcheck``
+and torch references."""
 import torch
 
+from scratch.gradcheck import check_layer, numerical_gradient, relative_error
 
-def numerical_gradient(f, x, dout, h=1e-6):
-    """Central-difference gradient of sum(f() * dout) with respect to the array x.
-
-    f takes no arguments and reads x, which is perturbed in place one entry at a time and
-    restored afterwards.
-    """
-    grad = np.zeros_like(x)
-    for index in np.ndindex(*x.shape):
-        original = x[index]
-        x[index] = original + h
-        plus = np.sum(f() * dout)
-        x[index] = original - h
-        minus = np.sum(f() * dout)
-        x[index] = original
-        grad[index] = (plus - minus) / (2 * h)
-    return grad
+__all__ = ['check_layer', 'numerical_gradient', 'relative_error', 'torch_gradients']
 
 
 def torch_gradients(f, arrays, dout):

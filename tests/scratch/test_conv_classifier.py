@@ -51,6 +51,39 @@ class BuildTest(unittest.TestCase):
             ConvNet([dict(type='ReLU')], dict(type='MSE'))
 
 
+class ModeAndStateTest(unittest.TestCase):
+    NETWORK = [dict(type='Linear', in_dim=6, out_dim=5), dict(type='BatchNorm', num_features=5),
+               dict(type='Tanh'), dict(type='Dropout', p=0.5, seed=0),
+               dict(type='Linear', in_dim=5, out_dim=3)]
+
+    def test_train_and_eval_reach_every_layer_that_has_a_mode(self):
+        model = ConvNet(self.NETWORK, CRITERION)
+        batch_norm, dropout = model.modules[1], model.modules[3]
+        self.assertTrue(model.training and batch_norm.training and dropout.training)
+        model.eval()
+        self.assertFalse(model.training or batch_norm.training or dropout.training)
+        x, y = np.random.RandomState(0).randn(4, 6), np.array([0, 1, 2, 0])
+        first, _ = model.forward(x, y)
+        np.testing.assert_array_equal(model.forward(x, y)[0], first)  # no random masks
+        model.train()
+        self.assertTrue(batch_norm.training and dropout.training)
+
+    def test_state_dict_round_trip(self):
+        model = ConvNet(self.NETWORK, CRITERION)
+        model.forward(np.random.RandomState(0).randn(4, 6), np.array([0, 1, 2, 0]))
+        state = model.state_dict()
+        self.assertEqual(sorted(state), [(0, 'bias'), (0, 'weight'), (1, 'bias'),
+                                         (1, 'running_mean'), (1, 'running_var'), (1, 'weight'),
+                                         (4, 'bias'), (4, 'weight')])
+        saved = {key: array.copy() for key, array in state.items()}
+        model.modules[0].weight += 1.0  # a copy: the saved state does not move with the model
+        model.modules[1].running_mean = model.modules[1].running_mean + 2.0
+        np.testing.assert_array_equal(state[(0, 'weight')], saved[(0, 'weight')])
+        model.load_state_dict(state)
+        for (index, name), array in saved.items():
+            np.testing.assert_array_equal(getattr(model.modules[index], name), array)
+
+
 class EndToEndTest(unittest.TestCase):
     def test_matches_torch(self):
         rng = np.random.RandomState(0)
