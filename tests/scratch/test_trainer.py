@@ -2,8 +2,8 @@ import unittest
 
 import numpy as np
 
-from scratch.modules import ConvNet
-from scratch.optimizer import SGD
+from scratch.modules import ConvNet, fully_connected
+from scratch.optimizer import SGD, Adam
 from scratch.trainer import Trainer
 
 NETWORK = [dict(type='Linear', in_dim=12, out_dim=3)]
@@ -52,6 +52,54 @@ class TrainerTest(unittest.TestCase):
         self.assertEqual(trainer.accuracy(x, y), np.mean(scores.argmax(axis=1) == y))
         trainer.model.modules[0].bias[:] = [0.0, 0.0, 1e6]
         self.assertEqual(trainer.accuracy(x, y), np.mean(y == 2))
+
+
+class ValidationTest(unittest.TestCase):
+    def setUp(self):
+        rng = np.random.RandomState(0)
+        self.x, self.y = rng.randn(40, 6), rng.randint(3, size=40)
+        self.val = (rng.randn(30, 6), rng.randint(3, size=30))
+
+    def test_keeps_the_weights_of_the_best_epoch(self):
+        model = fully_connected(6, [8], 3, norm='batch', dropout=0.3, seed=0)
+        trainer = Trainer(model, Adam(model, learning_rate=0.05), batch_size=8, epochs=8,
+                          accuracy_samples=25)
+        states = []
+        history = trainer.train(self.x, self.y, val=self.val,
+                                on_epoch=lambda epoch, h: states.append(model.state_dict()))
+        for key in ('train_accuracy', 'val_loss', 'val_accuracy'):
+            self.assertEqual(len(history[key]), 8)
+        best = int(np.argmax(history['val_accuracy']))  # the first of equal maxima
+        self.assertEqual((trainer.best_epoch, trainer.best_val_accuracy),
+                         (best + 1, history['val_accuracy'][best]))
+        self.assertLess(trainer.best_epoch, 8)  # the case where keeping the best matters
+        for key, array in model.state_dict().items():
+            np.testing.assert_array_equal(array, states[best][key], err_msg=str(key))
+        self.assertEqual(trainer.evaluate(*self.val)[1], trainer.best_val_accuracy)
+        # the training accuracy is measured on the first 25 samples, in evaluation mode
+        self.assertEqual(trainer.accuracy(self.x[:25], self.y[:25]),
+                         history['train_accuracy'][best])
+
+    def test_evaluate_uses_evaluation_mode_and_restores_the_mode(self):
+        model = fully_connected(6, [8], 3, dropout=0.9, seed=0)
+        trainer = Trainer(model, SGD(model), batch_size=7)
+        loss, accuracy = trainer.evaluate(*self.val)
+        self.assertTrue(model.training)
+        self.assertEqual(trainer.evaluate(*self.val), (loss, accuracy))  # no dropout masks
+        model.eval()
+        probs, expected_loss = model.forward(*self.val)
+        self.assertAlmostEqual(loss, expected_loss, places=12)
+        self.assertEqual(accuracy, np.mean(probs.argmax(axis=1) == self.val[1]))
+        trainer.evaluate(*self.val)
+        self.assertFalse(model.training)
+
+    def test_learning_rate_decays_for_any_optimizer(self):
+        model = fully_connected(6, [4], 3)
+        trainer = Trainer(model, Adam(model, learning_rate=1e-2), batch_size=10, epochs=3,
+                          lr_decay=0.9)
+        history = trainer.train(self.x, self.y)
+        np.testing.assert_allclose(history['learning_rate'], [1e-2, 9e-3, 8.1e-3])
+        self.assertNotIn('val_accuracy', history)
 
 
 if __name__ == '__main__':
