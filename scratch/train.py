@@ -9,7 +9,6 @@ saves the loss and accuracy curves as a PNG, and prints the final training accur
 """
 import argparse
 import os
-import pickle
 import sys
 from pathlib import Path
 
@@ -21,15 +20,14 @@ for variable in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
 
 import numpy as np  # noqa: E402
 
+from image_data import (DataNotFound, load_cifar_sample,  # noqa: E402
+                        load_image_folder_sample)
 from modules import ConvNet  # noqa: E402
 from optimizer import SGD  # noqa: E402
 from trainer import Trainer  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CIFAR_BATCH = REPO_ROOT / 'data' / 'cifar-10-batches-py' / 'data_batch_1'
 SAMPLE_SIZE = 50
-IMAGE_SIZE = 32
-IMAGE_SUFFIXES = {'.jpg', '.jpeg', '.png', '.bmp', '.gif', '.ppm', '.tif', '.tiff', '.webp'}
 
 NETWORK = [
     dict(type='Conv2D', in_channels=3, out_channels=32, kernel_size=5, stride=1, padding=2),
@@ -38,61 +36,6 @@ NETWORK = [
     dict(type='Linear', in_dim=32 * 16 * 16, out_dim=10),
 ]
 CRITERION = dict(type='SoftmaxCrossEntropy')
-
-
-class DataNotFound(Exception):
-    """The training images are not where they were looked for; the message says what to do."""
-
-
-def load_cifar_sample(batch_path=CIFAR_BATCH, count=SAMPLE_SIZE):
-    """The first `count` images of CIFAR-10's training set, in its own order.
-
-    Returns a tuple of:
-    - images: uint8 array of shape (count, 3, 32, 32)
-    - labels: int64 array of shape (count,)
-    """
-    if not batch_path.is_file():
-        raise DataNotFound(
-            f"CIFAR-10 not found at {batch_path}: download it there once with torchvision "
-            "(CIFAR10('data', download=True), as main.py does), or pass --data DIR, an "
-            "ImageFolder copy with train/<class>/* (DEVELOPERS.md: data/cifar10-jpeg)")
-    with open(batch_path, 'rb') as file:
-        batch = pickle.load(file, encoding='bytes')
-    images = np.asarray(batch[b'data'][:count], dtype=np.uint8).reshape(count, 3, 32, 32)
-    return images, np.asarray(batch[b'labels'][:count], dtype=np.int64)
-
-
-def load_image_folder_sample(root, count=SAMPLE_SIZE):
-    """A fixed sample spread over the classes of an ImageFolder's train/ split.
-
-    Takes the first count // num_classes file names (sorted) of every class folder (sorted),
-    and decodes only those, as RGB resized to 32 x 32 when needed.
-
-    Returns a tuple of:
-    - images: uint8 array of shape (num_classes * (count // num_classes), 3, 32, 32)
-    - labels: int64 array of the class indices, in sorted class-name order
-    """
-    from PIL import Image
-
-    train = Path(root) / 'train'
-    classes = sorted(path for path in train.iterdir() if path.is_dir()) if train.is_dir() else []
-    if not classes:
-        raise DataNotFound(f"no class folders under {train}: --data needs an ImageFolder "
-                           "directory with train/<class>/* images")
-    per_class = max(1, count // len(classes))
-    images, labels = [], []
-    for label, folder in enumerate(classes):
-        files = sorted(path for path in folder.iterdir() if path.suffix.lower() in IMAGE_SUFFIXES)
-        for path in files[:per_class]:
-            with Image.open(path) as image:
-                image = image.convert('RGB')
-                if image.size != (IMAGE_SIZE, IMAGE_SIZE):
-                    image = image.resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR)
-                images.append(np.asarray(image).transpose(2, 0, 1))
-            labels.append(label)
-    if not images:
-        raise DataNotFound(f"no images in the class folders under {train}")
-    return np.stack(images), np.asarray(labels, dtype=np.int64)
 
 
 def save_curves(history, path):
@@ -128,8 +71,8 @@ def parse_args(argv):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        images, labels = (load_image_folder_sample(args.data) if args.data
-                          else load_cifar_sample())
+        images, labels = (load_image_folder_sample(args.data, SAMPLE_SIZE) if args.data
+                          else load_cifar_sample(count=SAMPLE_SIZE))
     except DataNotFound as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
