@@ -1,11 +1,13 @@
 """Batched augmentation: crops are windows of the zero-padded image at the sampled offsets, flips
-flip, offsets are uniform over the (2p+1)^2 grid, normalisation matches a hand computation."""
+flip, offsets are uniform over the (2p+1)^2 grid, Cutout zeroes a clipped square, normalisation
+matches a hand computation."""
 import unittest
 
 import torch
 import torch.nn.functional as F
 
-from data.augment import crop_flip, normalize, random_crop_flip, sample_crop_flip
+from data.augment import (crop_flip, cutout, normalize, random_crop_flip, sample_crop_flip,
+                          sample_cutout)
 
 
 def reference_crop_flip(image, oy, ox, flip, padding):
@@ -100,6 +102,54 @@ class RandomCropFlipTest(unittest.TestCase):
         cuda = random_crop_flip(images.cuda(), 4, torch.Generator().manual_seed(5))
         self.assertEqual(cuda.device.type, "cuda")
         self.assertTrue(torch.equal(cuda.cpu(), cpu))
+
+
+def reference_cutout(image, row, column, size):
+    """One image, written plainly: zero every pixel within the square, looping over pixels."""
+    out = image.clone()
+    _, h, w = image.shape
+    for y in range(h):
+        for x in range(w):
+            if row - size // 2 <= y < row - size // 2 + size and \
+                    column - size // 2 <= x < column - size // 2 + size:
+                out[:, y, x] = 0
+    return out
+
+
+class CutoutTest(unittest.TestCase):
+    def test_matches_reference_at_every_centre_and_size(self):
+        images = random_images(1, 3, 6, 7)   # pixel values >= 1, so zeros are the square
+        for size in (0, 1, 2, 3, 4, 9):
+            centres = [(y, x) for y in range(6) for x in range(7)]
+            batch = images.expand(len(centres), 3, 6, 7)
+            rows, columns = (torch.tensor(c) for c in zip(*centres))
+            out = cutout(batch, rows, columns, size)
+            self.assertEqual((out.dtype, out.shape), (torch.uint8, batch.shape))
+            for i, (y, x) in enumerate(centres):
+                self.assertTrue(torch.equal(out[i], reference_cutout(images[0], y, x, size)),
+                                (size, y, x))
+
+    def test_zeroes_exactly_a_square_of_the_given_side_inside_the_image(self):
+        images = random_images(3, 2, 12, 12)
+        out = cutout(images, torch.tensor([6, 5, 0]), torch.tensor([6, 9, 0]), 4)
+        zeros = (out == 0).all(1)   # (B, H, W): pixels zeroed in every channel
+        self.assertEqual(zeros.sum((1, 2)).tolist(), [16, 16, 4])   # the corner one is clipped
+        self.assertTrue(zeros[0, 4:8, 4:8].all())
+        self.assertTrue(zeros[1, 3:7, 7:11].all())
+        self.assertTrue(zeros[2, :2, :2].all())
+        self.assertTrue(torch.equal(out[~zeros[:, None].expand_as(out)],
+                                    images[~zeros[:, None].expand_as(out)]))
+
+    def test_fill_value_and_float_images(self):
+        images = torch.randn(2, 3, 5, 5)
+        out = cutout(images, torch.tensor([2, 2]), torch.tensor([2, 2]), 3, fill=0.0)
+        self.assertEqual(out.dtype, torch.float32)
+        self.assertEqual(int((out == 0).all(1).sum()), 18)
+
+    def test_centres_cover_the_image(self):
+        rows, columns = sample_cutout(5000, (4, 6), torch.Generator().manual_seed(0))
+        self.assertEqual(sorted(rows.unique().tolist()), list(range(4)))
+        self.assertEqual(sorted(columns.unique().tolist()), list(range(6)))
 
 
 class NormalizeTest(unittest.TestCase):

@@ -1,0 +1,164 @@
+"""What the stronger augmentations cost on the device-resident batch path, side by side.
+
+For each setting (crop and flip alone, then with Cutout, RandAugment, mixup, CutMix and all
+together) it measures
+(a) the loader alone: images/s of ``BatchLoader`` producing augmented, normalised batches;
+(b) training: images/s of the Trainer's step (ResNet-32 by default) fed by that loader;
+and the ratio of each to crop-and-flip. The settings take turns in every round and the median
+round counts, so a machine busy with other work slows them all alike.
+
+    python bench/augment_throughput.py                  # CPU: small sizes
+    python bench/augment_throughput.py --steps 100      # GPU
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import data  # noqa: E402
+import losses  # noqa: E402
+import models  # noqa: E402
+from engine.config import Config  # noqa: E402
+from engine.distributed import Context, choose_device  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
+
+SETTINGS = {
+    "crop + flip": {},
+    "+ Cutout 16": {"cutout": 16},
+    "+ RandAugment 2, 9": {"randaugment_ops": 2, "randaugment_magnitude": 9},
+    "+ mixup": {"mix": "mixup"},
+    "+ CutMix": {"mix": "cutmix"},
+    "+ all (RandAugment, Cutout, CutMix)": {"randaugment_ops": 2, "randaugment_magnitude": 9,
+                                            "cutout": 16, "mix": "cutmix"},
+}
+
+
+def synchronize(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def make_loader(bundle, args, device, options):
+    return data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
+                            std=bundle.std, train=True, augment=True, drop_last=True,
+                            num_classes=bundle.num_classes, **options)
+
+
+def batches(loader, count):
+    """``count`` batches, epoch after epoch."""
+    epoch = 0
+    while True:
+        loader.set_epoch(epoch)
+        for batch in loader:
+            yield batch
+            count -= 1
+            if count == 0:
+                return
+        epoch += 1
+
+
+def loader_seconds(loader, steps, device):
+    """Seconds to produce ``steps`` batches (the epoch's draws included)."""
+    synchronize(device)
+    started = time.perf_counter()
+    for images, _ in batches(loader, steps):
+        pass
+    synchronize(device)
+    return time.perf_counter() - started
+
+
+def make_step(bundle, args, device, loader):
+    cfg = Config()
+    cfg.model.name = args.model
+    cfg.train.batch_size = args.batch_size
+    torch.manual_seed(0)
+    model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
+    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
+    trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
+                      run_dir=None, writer=None)
+    return trainer.train_step
+
+
+def train_seconds(step, loader, warmup, steps, device):
+    """Seconds of ``steps`` training steps after ``warmup`` untimed ones."""
+    iterator = batches(loader, warmup + steps)
+    for _ in range(warmup):
+        step(*next(iterator))
+    synchronize(device)
+    started = time.perf_counter()
+    for images, targets in iterator:
+        step(images, targets)
+    synchronize(device)
+    return time.perf_counter() - started
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    parser.add_argument("--model", default="resnet32")
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--images", type=int, default=12406,
+                        help="training images (random CIFAR-shaped data; 12,406 = CIFAR-10-LT)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed training steps per round (default 100 on CUDA, 4 on CPU)")
+    parser.add_argument("--loader-steps", type=int, default=None,
+                        help="batches per loader round (default: one epoch, whose draws it "
+                             "includes)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-train", action="store_true", help="measure the loader alone")
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    device = choose_device(args.device)
+    cuda = device.type == "cuda"
+    steps = args.steps or (100 if cuda else 4)
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8,
+                           generator=generator)
+    labels = torch.arange(args.images) % 10
+    train = data.ImageSet(images, labels)
+    bundle = data.DataBundle(train, None, train, [f"class{i}" for i in range(10)],
+                             data.CIFAR10_MEAN, data.CIFAR10_STD)
+    loaders = {name: make_loader(bundle, args, device, options)
+               for name, options in SETTINGS.items()}
+    loader_steps = args.loader_steps or len(loaders["crop + flip"])
+    steppers = {} if args.no_train else {
+        name: make_step(bundle, args, device, loader) for name, loader in loaders.items()}
+    for name, loader in loaders.items():   # warm-up: first calls, allocator, kernels
+        loader_seconds(loader, 2, device)
+        if name in steppers:
+            train_seconds(steppers[name], loader, 1, 1, device)
+    loader_rounds = {name: [] for name in SETTINGS}
+    train_rounds = {name: [] for name in SETTINGS}
+    for _ in range(args.rounds):
+        for name, loader in loaders.items():
+            loader_rounds[name].append(loader_seconds(loader, loader_steps, device))
+            if name in steppers:
+                train_rounds[name].append(train_seconds(steppers[name], loader, 1, steps, device))
+    print(f"device {device}, {args.model}, batch {args.batch_size}, median of {args.rounds} "
+          f"rounds ({loader_steps} loader batches, {steps} training steps each)\n")
+    print("| setting | loader images/s | x crop + flip | training images/s | x crop + flip |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    base_loader = statistics.median(loader_rounds["crop + flip"])
+    base_train = statistics.median(train_rounds["crop + flip"]) if steppers else None
+    for name in SETTINGS:
+        seconds = statistics.median(loader_rounds[name])
+        row = (f"| {name} | {loader_steps * args.batch_size / seconds:,.0f} | "
+               f"{base_loader / seconds:.2f} |")
+        if steppers:
+            train_s = statistics.median(train_rounds[name])
+            row += f" {steps * args.batch_size / train_s:,.0f} | {base_train / train_s:.2f} |"
+        else:
+            row += " | |"
+        print(row)
+
+
+if __name__ == "__main__":
+    main()
