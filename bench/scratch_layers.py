@@ -1,4 +1,5 @@
-"""Speed of scratch/'s convolution and max pooling: plain loops, vectorised NumPy, torch CPU.
+"""Speed of scratch/'s layers: convolution and max pooling as plain loops, vectorised NumPy and
+torch CPU; the normalisation layers against torch CPU.
 
 Times forward + backward of each, in one run, on the same float64 data and the same number of
 threads (BLAS for NumPy, intra-op for torch), on three shapes:
@@ -10,6 +11,14 @@ threads (BLAS for NumPy, intra-op for torch), on three shapes:
 Pooling (kernel 2, stride 2) runs on each convolution's output. Vectorised and torch times are
 the best of --repeats interleaved runs (the least disturbed by other work on the machine); the
 loops run once. The goal: vectorised within 2x of torch on every shape.
+
+The normalisation layers (training mode, forward + backward, best of --repeats) run on
+
+    BatchNorm x (256, 1024); SpatialBatchNorm x (64, 32, 16, 16); GroupNorm x (64, 32, 16, 16),
+    8 groups; LayerNorm x (256, 1024)
+
+and BatchNorm's backward also runs node by node (``batchnorm_backward_steps``) beside the
+single-expression form the layer uses.
 
     python bench/scratch_layers.py
     python bench/scratch_layers.py --threads 1 --no-loops
@@ -38,7 +47,9 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from scratch.modules import loops, vectorized  # noqa: E402
+from scratch.modules import (BatchNorm, GroupNorm, LayerNorm, SpatialBatchNorm,  # noqa: E402
+                             loops, vectorized)
+from scratch.modules.normalization import batchnorm_backward_steps, standardize  # noqa: E402
 from scratch.modules.workspace import Workspace  # noqa: E402
 
 CASES = [
@@ -47,6 +58,16 @@ CASES = [
     ('c', (64, 16, 16, 16), (32, 16, 3, 3), 1, 1),
 ]
 POOL_KERNEL = POOL_STRIDE = 2
+NORM_CASES = [
+    ('BatchNorm', (256, 1024), lambda x, w, b: torch.nn.functional.batch_norm(
+        x, None, None, w, b, training=True, eps=1e-5), lambda: BatchNorm(1024)),
+    ('SpatialBatchNorm', (64, 32, 16, 16), lambda x, w, b: torch.nn.functional.batch_norm(
+        x, None, None, w, b, training=True, eps=1e-5), lambda: SpatialBatchNorm(32)),
+    ('GroupNorm 8 groups', (64, 32, 16, 16), lambda x, w, b: torch.nn.functional.group_norm(
+        x, 8, w, b, 1e-5), lambda: GroupNorm(8, 32)),
+    ('LayerNorm', (256, 1024), lambda x, w, b: torch.nn.functional.layer_norm(
+        x, (1024,), w, b, 1e-5), lambda: LayerNorm(1024)),
+]
 
 
 def conv_runners(x, w, b, dout, stride, padding):
@@ -90,6 +111,34 @@ def pool_runners(x, dout):
         return (xt.grad,)
 
     return loop, fast, reference
+
+
+def norm_runners(layer, reference, x, dout):
+    """Forward + backward closures for a scratch normalisation layer and its torch version."""
+    xt, wt, bt = (torch.from_numpy(a.copy()).requires_grad_()
+                  for a in (x, layer.weight, layer.bias))
+    doutt = torch.from_numpy(dout)
+
+    def fast():
+        layer.forward(x)
+        layer.backward(dout)
+        return layer.dx, layer.dw, layer.db
+
+    def torch_run():
+        xt.grad = wt.grad = bt.grad = None
+        reference(xt, wt, bt).backward(doutt)
+        return xt.grad, wt.grad, bt.grad
+
+    return fast, torch_run
+
+
+def batchnorm_steps_runner(layer, x, dout):
+    """Forward + the node-by-node backward of BatchNorm, for comparison with ``fast``."""
+    def steps():
+        x_hat, _, _, _ = standardize(x, 0, layer.eps)
+        layer.weight * x_hat + layer.bias
+        return batchnorm_backward_steps(dout, x, layer.weight, layer.eps)
+    return steps
 
 
 def best_times(runners, repeats):
@@ -146,6 +195,22 @@ def main():
                 ratio_columns = f"{loop_time / fast_time:>9.0f}x"
             print(f"{label:<46}{loop_columns}{fast_time * 1e3:>12.2f}{torch_time * 1e3:>9.2f}"
                   f"{fast_time / torch_time:>10.2f}x{ratio_columns}{difference:>12.1e}")
+
+    print(f"\n{'normalisation, training mode':<46}{'scratch':>10}{'step-by-step':>14}"
+          f"{'torch':>9}{'scratch/torch':>15}{'max |diff|':>12}")
+    for name, shape, reference, make in NORM_CASES:
+        layer = make()
+        layer.weight, layer.bias = rng.randn(*layer.weight.shape), rng.randn(*layer.bias.shape)
+        x, dout = rng.randn(*shape), rng.randn(*shape)
+        fast, torch_run = norm_runners(layer, reference, x, dout)
+        runners = [fast, torch_run]
+        if name == 'BatchNorm':
+            runners.append(batchnorm_steps_runner(layer, x, dout))
+        times = best_times(runners, ARGS.repeats)
+        steps_column = f"{times[2] * 1e3:>14.2f}" if len(times) == 3 else f"{'-':>14}"
+        print(f"{name + ' x' + str(shape):<46}{times[0] * 1e3:>10.2f}{steps_column}"
+              f"{times[1] * 1e3:>9.2f}{times[0] / times[1]:>14.2f}x"
+              f"{max_difference(fast(), torch_run()):>12.1e}")
 
 
 if __name__ == '__main__':

@@ -26,9 +26,11 @@ def standardize(x, axis, eps):
     - inv_std: 1 / sqrt(var + eps), the shape of mean
     """
     mean = x.mean(axis=axis, keepdims=True)
-    var = x.var(axis=axis, keepdims=True)
+    x_hat = x - mean
+    var = np.square(x_hat).mean(axis=axis, keepdims=True)
     inv_std = 1.0 / np.sqrt(var + eps)
-    return (x - mean) * inv_std, mean, var, inv_std
+    x_hat *= inv_std
+    return x_hat, mean, var, inv_std
 
 
 def standardize_backward(dx_hat, x_hat, inv_std, axis):
@@ -37,7 +39,8 @@ def standardize_backward(dx_hat, x_hat, inv_std, axis):
     With M the number of values each statistic is taken over:
         dx = inv_std / M * (M * dx_hat - sum(dx_hat) - x_hat * sum(dx_hat * x_hat))
     where the sums run over `axis`. The second term is the path through the mean, the third
-    the path through the variance.
+    the path through the variance. (Computed as inv_std * (dx_hat - mean(dx_hat)
+    - x_hat * mean(dx_hat * x_hat)), which needs fewer temporary arrays.)
 
     Inputs:
     - dx_hat: upstream gradient with respect to x_hat, x_hat's shape
@@ -47,10 +50,12 @@ def standardize_backward(dx_hat, x_hat, inv_std, axis):
     Returns:
     - dx: gradient with respect to x, x_hat's shape
     """
-    count = x_hat.size // inv_std.size
-    total = dx_hat.sum(axis=axis, keepdims=True)
-    projection = (dx_hat * x_hat).sum(axis=axis, keepdims=True)
-    return inv_std / count * (count * dx_hat - total - x_hat * projection)
+    mean_dx_hat = dx_hat.mean(axis=axis, keepdims=True)
+    mean_projection = (dx_hat * x_hat).mean(axis=axis, keepdims=True)
+    dx = dx_hat - mean_dx_hat
+    dx -= x_hat * mean_projection
+    dx *= inv_std
+    return dx
 
 
 def batchnorm_backward_steps(dout, x, gamma, eps):
