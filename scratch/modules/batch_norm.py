@@ -21,7 +21,7 @@ class BatchNorm:
     - training: True in training mode; ``ConvNet.train()`` / ``eval()`` set it
     - dx, dw, db: gradients set by ``backward``
     """
-    # Axes the statistics are taken over, and the input's shape with features as F.
+    # Axes the statistics are taken over, and the input's shape for error messages.
     axes = (0,)
     expected_shape = "(N, {F})"
 
@@ -38,7 +38,8 @@ class BatchNorm:
         self.dx = self.dw = self.db = None
 
     def forward(self, x):
-        """Normalise x of shape (N, num_features); returns the same shape."""
+        """Normalise x of shape (N, num_features) (SpatialBatchNorm: (N, num_features, H, W));
+        returns the same shape."""
         if x.ndim != len(self.axes) + 1 or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__} expects input of shape "
                              f"{self.expected_shape.format(F=self.num_features)}, got {x.shape}")
