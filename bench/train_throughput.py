@@ -124,8 +124,9 @@ def engine_images_per_s(bundle, args, device, compile):
                               std=bundle.std, train=True, augment=True, drop_last=True)
     trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
                       run_dir=None, writer=None)
-    step = trainer.train_step
-    if trainer.compiled_step is not None:
+    if trainer.compiled_step is None:
+        step = trainer.train_step
+    else:
         def step(images, labels):
             trainer.compiled_step(images, labels, 0)
     seconds = time_steps(step, cycle(loader), args.warmup, args.steps, device)
@@ -145,8 +146,8 @@ def full_run_seconds(args):
         command += ["--set", f"train.epochs={args.full_run_epochs}",
                     "--set", "train.warmup_epochs=0", "--set", "train.milestones=[]"]
     started = time.perf_counter()
-    code = subprocess.run(command, stdout=subprocess.DEVNULL,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).returncode
+    repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = subprocess.run(command, stdout=subprocess.DEVNULL, cwd=repo).returncode
     if code != 0:
         raise RuntimeError(f"main.py exited with status {code} (its error is printed above)")
     return time.perf_counter() - started

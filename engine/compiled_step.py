@@ -1,4 +1,4 @@
-"""The whole training step as one compiled function, so that on CUDA one CUDA graph replays per step.
+"""The whole training step as one compiled function: on CUDA, one CUDA graph replays per step.
 
 One call does the forward pass (under the config's autocast), the loss, the backward pass
 (``torch.func.grad_and_value``, so no autograd graph leaves the function), the SGD update of every

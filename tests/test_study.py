@@ -190,7 +190,11 @@ class FakeStudyTest(unittest.TestCase):
         self.assertIn("0 finished, 0 in progress, 4 left", result.stdout)
         self.assertEqual(self.events(), [])
 
-    def test_pack_takes_results_and_resume_state_and_unpack_puts_them_back(self):
+    def names(self, archive):
+        with tarfile.open(os.path.join(self.dir, archive)) as tar:
+            return sorted(tar.getnames())
+
+    def test_results_and_state_archives_and_unpacking_them_elsewhere(self):
         self.assertEqual(self.study(self.grid, seconds=0, FAKE_FAIL="b-seed=1").returncode, 1)
         runs = os.path.join(self.dir, "runs")
         with open(os.path.join(runs, "t-method=b-seed=0", "events.out.tfevents.1"), "w") as f:
@@ -199,20 +203,19 @@ class FakeStudyTest(unittest.TestCase):
         os.makedirs(os.path.join(runs, "bench"))
         with open(os.path.join(runs, study.BENCH_TABLE), "w") as f:
             f.write("| table |")
-        result = self.study(self.grid, "--budget", "0", "--pack", "out/study.tar.gz")
+        result = self.study(self.grid, "--budget", "0", "--pack", "out/results.tar.gz",
+                            "--pack-state", "state.tar.gz")
         self.assertEqual(result.returncode, 0, result.stderr)
-        archive = os.path.join(self.dir, "out", "study.tar.gz")
-        with tarfile.open(archive) as tar:
-            names = sorted(tar.getnames())
-        self.assertEqual(names, [
+        self.assertEqual(self.names("out/results.tar.gz"), [
             "runs/bench/train_throughput.md",
             "runs/t-method=a-seed=0/config.yaml", "runs/t-method=a-seed=0/events.out.tfevents.1",
             "runs/t-method=a-seed=0/metrics.json",
+            "runs/t-method=b-seed=0/config.yaml", "runs/t-method=b-seed=0/metrics.json",
+            "runs/t-summary.csv", "runs/t-summary.md"])
+        self.assertEqual(self.names("state.tar.gz"), [
             "runs/t-method=a-seed=1/config.yaml", "runs/t-method=a-seed=1/events.out.tfevents.1",
             "runs/t-method=a-seed=1/last.pt",
-            "runs/t-method=b-seed=0/config.yaml", "runs/t-method=b-seed=0/metrics.json",
-            "runs/t-method=b-seed=1/config.yaml", "runs/t-method=b-seed=1/last.pt",
-            "runs/t-summary.csv", "runs/t-summary.md"])
+            "runs/t-method=b-seed=1/config.yaml", "runs/t-method=b-seed=1/last.pt"])
 
         elsewhere = os.path.join(self.dir, "elsewhere")
         kept = os.path.join(elsewhere, "runs", "t-method=a-seed=0")
@@ -226,15 +229,39 @@ class FakeStudyTest(unittest.TestCase):
         for name in ("config.yaml", "last.pt", "best.pt"):
             with open(os.path.join(behind, name), "w") as f:
                 f.write("older")
-        result = self.study("--unpack", archive, cwd=elsewhere)
+        result = self.study("--unpack", os.path.join(self.dir, "out", "results.tar.gz"),
+                            "--unpack", os.path.join(self.dir, "state.tar.gz"), cwd=elsewhere)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(load_run(kept)["metrics"], {"finished": True, "mine": True})
+        self.assertEqual(sorted(os.listdir(kept)),
+                         ["config.yaml", "events.out.tfevents.1", "metrics.json"])
         self.assertEqual(sorted(os.listdir(behind)),
                          ["config.yaml", "events.out.tfevents.1", "last.pt"])
+        with open(os.path.join(behind, "last.pt")) as f:
+            self.assertEqual(f.read(), "")
         self.assertTrue(load_run(os.path.join(elsewhere, "runs", "t-method=b-seed=0"))
                         ["finished"])
+        self.assertTrue(load_run(os.path.join(elsewhere, "runs", "t-method=b-seed=1"))
+                        ["resumable"])
         self.assertTrue(os.path.exists(os.path.join(elsewhere, "runs", study.BENCH_TABLE)))
         self.assertEqual([name for name in os.listdir(elsewhere) if name != "runs"], [])
+
+    def test_state_holds_the_weights_an_unfinished_run_starts_from(self):
+        self.write_grid({"stage": {"one": {"loss.name": "ce"},
+                                   "two": {"train.init_from": "runs/t-stage=one/best.pt"},
+                                   "other": {"loss.name": "ce"}}})
+        self.study(self.grid, seconds=0, FAKE_FAIL="stage=two")
+        for name in ("t-stage=one", "t-stage=other"):
+            with open(os.path.join(self.dir, "runs", name, "best.pt"), "w") as f:
+                f.write("weights")
+        result = self.study(self.grid, "--budget", "0", "--pack", "results.tar.gz",
+                            "--pack-state", "state.tar.gz")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(self.names("state.tar.gz"), [
+            "runs/t-stage=one/best.pt", "runs/t-stage=one/config.yaml",
+            "runs/t-stage=one/metrics.json",
+            "runs/t-stage=two/config.yaml", "runs/t-stage=two/last.pt"])
+        self.assertNotIn("runs/t-stage=one/best.pt", self.names("results.tar.gz"))
 
     def test_unpack_refuses_paths_outside_the_folder(self):
         archive = os.path.join(self.dir, "bad.tar.gz")

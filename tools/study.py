@@ -2,9 +2,10 @@
 another machine.
 
     python tools/study.py GRID [GRID ...] --parallel 4 --budget 540   # run / continue the grids
-    python tools/study.py GRID --budget 540 --pack study.tar.gz       # ... then pack the results
+    python tools/study.py GRID --budget 540 --pack results.tar.gz --pack-state state.tar.gz
+    python tools/study.py --unpack state.tar.gz GRID --budget 540 ...   # on a fresh machine
     python tools/study.py --bench --pack bench.tar.gz                 # the speed benchmark
-    python tools/study.py --unpack study.tar.gz                       # on another machine
+    python tools/study.py --unpack results.tar.gz                     # back on this machine
     python -m report.build --runs runs --out report                   # then the report
 
 The grids (tools/sweep.py describes them) run in the order given, each in its plan's order
@@ -17,14 +18,16 @@ continues: finished runs are skipped, interrupted ones resumed (``main.py --resu
 time for the runs to save and for ``--pack``: about a minute (``--budget 540`` under a
 ten-minute limit). Each run's output goes to ``OUTDIR/study-logs/<run>.log``.
 
-``--pack FILE.tar.gz`` (after the runs, if any) writes one archive of the runs' results: every
-finished run's ``config.yaml``, ``metrics.json`` and, when under 1 MB, its TensorBoard events;
-what an interrupted run needs to continue elsewhere (``config.yaml``, ``last.pt``, ``best.pt``);
-the finished ``best.pt`` that another unfinished run starts from; the grids' summaries and the
-benchmark tables. Without grids it packs every run folder under ``--outdir`` (default runs).
-Paths in the archive are relative to the current folder (the repository root), and
-``--unpack FILE.tar.gz`` puts them back there (``runs/...``), keeping any run already finished
-here; unpacking comes first when one command also runs grids or packs.
+After the runs, if any, ``--pack FILE.tar.gz`` writes one archive of the results, a few MB:
+every finished run's ``config.yaml``, ``metrics.json`` and, when under 1 MB, its TensorBoard
+events; the grids' summaries; the benchmark table. ``--pack-state FILE.tar.gz`` writes what the
+unfinished runs need to continue on another machine: an interrupted run's ``config.yaml``,
+``last.pt`` (about 4 MB for ResNet-32), ``best.pt`` and events, and the ``best.pt`` of a
+finished run that an unfinished run starts from. Without grids both take every run folder
+under ``--outdir`` (default runs). Paths in the archives are relative to the current folder (the
+repository root), and ``--unpack FILE.tar.gz`` (repeatable; done before anything else) puts
+them back there (``runs/...``): a run already finished here keeps its files and only gains those
+it lacks; any other run in the archive is replaced by the archive's.
 
 ``--bench`` first runs ``bench/train_throughput.py --compile --full-run`` (images/s of the
 reference loop, the engine eager and with the whole step compiled, and the wall time of a whole
@@ -38,7 +41,6 @@ grid file or archive; 130 interrupted (Ctrl-C or SIGTERM: the runs save as for t
 import argparse
 import collections
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -289,35 +291,40 @@ def _interrupt(process):
         process.wait()
 
 
-def pack_members(grids, results):
+def pack_members(grids, results, state=False):
     """The files ``pack`` writes: {path relative to the current folder: path on disk}.
 
     Args:
         grids: [(grid, outdir), ...]; empty: every run folder under ``results``.
         results: the folder holding ``bench/``.
+        state: False: the results (every finished run's config.yaml, metrics.json and small
+            TensorBoard events; the grids' summaries; the benchmark table). True: what the
+            unfinished runs need to continue elsewhere (an interrupted run's config.yaml,
+            last.pt, best.pt and small events; a finished run's config.yaml, metrics.json and
+            best.pt when an unfinished run of the grids starts from it).
+
+    Raises:
+        ArchiveError: a file outside the current folder.
     """
     if grids:
         items = study_plan(grids)
         folders = [item["dir"] for item in items]
-        unfinished_needs = {need for item in items if _state(item["dir"]) != "finished"
-                            for need in item["needs"]}
+        needed = {need for item in items if _state(item["dir"]) != "finished"
+                  for need in item["needs"]}
         extra = [os.path.join(outdir, f"{grid['prefix']}-summary.{suffix}")
                  for grid, outdir in grids for suffix in ("csv", "md")]
     else:
         folders = sorted(root for root, _, files in os.walk(results) if "config.yaml" in files)
-        unfinished_needs, extra = set(), []
-    files = []
+        needed, extra = set(), []
+    files = [] if state else extra + [os.path.join(results, BENCH_TABLE)]
     for folder in folders:
-        state = _state(folder)
-        if state == "finished":
-            files += [os.path.join(folder, "config.yaml"), os.path.join(folder, "metrics.json")]
-            files += _small_events(folder)
-            if folder in unfinished_needs:
-                files.append(os.path.join(folder, "best.pt"))
-        elif state == "in progress":
-            files += [os.path.join(folder, name) for name in ("config.yaml", "last.pt", "best.pt")]
-            files += _small_events(folder)
-    files += extra + [os.path.join(results, BENCH_TABLE)]
+        finished = _state(folder) == "finished"
+        if state and finished and folder in needed:
+            files += _in(folder, "config.yaml", "metrics.json", "best.pt")
+        elif state and _state(folder) == "in progress":
+            files += _in(folder, "config.yaml", "last.pt", "best.pt") + _small_events(folder)
+        elif not state and finished:
+            files += _in(folder, "config.yaml", "metrics.json") + _small_events(folder)
     members = {}
     for path in files:
         if os.path.isfile(path):
@@ -329,15 +336,19 @@ def pack_members(grids, results):
     return members
 
 
+def _in(folder, *names):
+    return [os.path.join(folder, name) for name in names]
+
+
 def _small_events(folder):
     events = sorted(os.path.join(folder, name) for name in os.listdir(folder)
                     if name.startswith("events.out.tfevents."))
     return events if sum(os.path.getsize(path) for path in events) < EVENTS_LIMIT else []
 
 
-def pack(path, grids, results, log=print):
+def pack(path, grids, results, state=False, log=print):
     """Write the archive ``path`` (tar.gz) with ``pack_members``."""
-    members = pack_members(grids, results)
+    members = pack_members(grids, results, state)
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     partial = path + ".partial"
     with tarfile.open(partial, "w:gz") as tar:
@@ -345,16 +356,17 @@ def pack(path, grids, results, log=print):
             tar.add(source, arcname=name, recursive=False)
     os.replace(partial, path)
     runs = {os.path.dirname(name) for name in members if name.endswith("config.yaml")}
-    log(f"study: packed {len(runs)} run(s) and {len(members)} files into {path} "
+    what = "the state of" if state else "the results of"
+    log(f"study: packed {what} {len(runs)} run(s), {len(members)} files, into {path} "
         f"({os.path.getsize(path) / 1e6:.1f} MB)")
 
 
 def unpack(path, log=print):
     """Put the files of a ``pack`` archive under the current folder.
 
-    A run already finished here is kept as it is; any other run folder named in the archive
-    has its run files replaced by the archive's. Other files (summaries, benchmark tables)
-    are replaced.
+    A run already finished here keeps its files; it only gains those it lacks (e.g. the
+    best.pt of a state archive). Any other run folder named in the archive has its run files
+    replaced by the archive's. Other files (summaries, benchmark tables) are replaced.
 
     Raises:
         ArchiveError: the file is no readable tar.gz, or holds anything but plain files at
@@ -371,32 +383,33 @@ def unpack(path, log=print):
                                        "current folder; refusing to unpack")
             with tempfile.TemporaryDirectory(dir=".") as staging:
                 tar.extractall(staging, filter="data")
-                return _move_unpacked(staging, sorted(m.name for m in members), path, log)
+                _move_unpacked(staging, sorted(os.path.normpath(m.name) for m in members),
+                               path, log)
     except (OSError, tarfile.TarError) as error:
         raise ArchiveError(f"{path}: cannot be unpacked ({error})") from None
 
 
 def _move_unpacked(staging, names, path, log):
     folders = {os.path.dirname(name) for name in names if os.path.basename(name) == "config.yaml"}
-    kept, moved = set(), collections.Counter()
+    kept, states = set(), collections.Counter()
     for folder in sorted(folders):
         if _state(folder) == "finished":
             kept.add(folder)
             continue
+        states[_state(os.path.join(staging, folder))] += 1
         if os.path.isdir(folder):
             for name in os.listdir(folder):
                 if name in RUN_FILES or name.startswith("events.out.tfevents."):
                     os.remove(os.path.join(folder, name))
-        moved[_state(os.path.join(staging, folder))] += 1
     for name in names:
-        if os.path.dirname(name) in kept:
+        if os.path.dirname(name) in kept and os.path.exists(name):
             continue
         os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
         os.replace(os.path.join(staging, name), name)
-    log(f"study: unpacked {path}: {moved['finished']} finished and {moved['in progress']} "
-        f"interrupted run(s), {len(names) - sum(1 for n in names if os.path.dirname(n) in folders)}"
-        f" other file(s); kept {len(kept)} run(s) already finished here")
-    return 0
+    others = sum(1 for name in names if os.path.dirname(name) not in folders)
+    log(f"study: unpacked {path}: {states['finished']} finished and {states['in progress']} "
+        f"interrupted run(s), {others} other file(s); {len(kept)} run(s) already finished "
+        "here kept their files")
 
 
 def parse_args(argv=None):
@@ -416,9 +429,14 @@ def parse_args(argv=None):
     parser.add_argument("--data-root", default="data/cifar10-jpeg", metavar="PATH",
                         help="ImageFolder copy of CIFAR-10 for the benchmark's whole run "
                              "(default data/cifar10-jpeg; CIFAR-10 under data/ when missing)")
-    parser.add_argument("--pack", metavar="FILE.tar.gz", help="then write the results here")
-    parser.add_argument("--unpack", metavar="FILE.tar.gz",
-                        help="first put an archive's results under the current folder")
+    parser.add_argument("--pack", metavar="FILE.tar.gz",
+                        help="then write the results here (a few MB)")
+    parser.add_argument("--pack-state", metavar="FILE.tar.gz",
+                        help="then write what the unfinished runs need to continue elsewhere "
+                             "here (about 4 MB per interrupted ResNet-32 run)")
+    parser.add_argument("--unpack", action="append", default=[], metavar="FILE.tar.gz",
+                        help="first put an archive's files under the current folder "
+                             "(repeatable)")
     parser.add_argument("--outdir", help="folder of the run folders of every grid (default: "
                                          "each grid's outdir); without grids, what --pack "
                                          "packs and where --bench writes (default runs)")
@@ -429,8 +447,9 @@ def parse_args(argv=None):
     parser.add_argument("--bench-script", default=DEFAULT_BENCH, metavar="PATH",
                         help="the benchmark script (default: bench/train_throughput.py)")
     args = parser.parse_args(argv)
-    if not (args.grids or args.bench or args.pack or args.unpack):
-        parser.error("nothing to do: give grid files, --bench, --pack or --unpack")
+    if not (args.grids or args.bench or args.pack or args.pack_state or args.unpack):
+        parser.error("nothing to do: give grid files, --bench, --pack, --pack-state or "
+                     "--unpack")
     return args
 
 
@@ -456,8 +475,8 @@ def main(argv=None):
     budget = Budget(args.budget)
     results = args.outdir or "runs"
     try:
-        if args.unpack:
-            unpack(args.unpack, log)
+        for path in args.unpack:
+            unpack(path, log)
         grids = [(grid, args.outdir or grid["outdir"])
                  for grid in (sweep.load_grid(path) for path in args.grids)]
         study_plan(grids)  # a cycle between runs is reported before anything starts
@@ -477,12 +496,13 @@ def main(argv=None):
         status = sweep.INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
-    if args.pack:
-        try:
-            pack(args.pack, grids, results, log)
-        except ArchiveError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+    try:
+        for path, state in ((args.pack, False), (args.pack_state, True)):
+            if path:
+                pack(path, grids, results, state, log)
+    except ArchiveError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0 if status == sweep.INTERRUPTED and budget.used_up() else status
 
 
