@@ -107,7 +107,7 @@ class TrainConfig:
     lr_decay: float = 0.01                   # lr multiplied by this at each milestone
     amp: bool = True                         # bf16 autocast (CUDA only)
     channels_last: bool = True               # (CUDA only)
-    compile: bool = False                    # torch.compile the training step (CUDA only)
+    compile: bool = False                    # the whole step compiled: one CUDA graph per step
     fused_optimizer: bool = True             # (CUDA only)
     init_from: str = ""                      # start from this checkpoint's weights (stage 2)
     freeze: Literal["none", "features", "features_and_classifier"] = "none"
