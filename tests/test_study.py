@@ -8,11 +8,13 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tarfile
 import tempfile
 import textwrap
+import time
 import unittest
 from unittest import mock
 
@@ -183,6 +185,22 @@ class FakeStudyTest(unittest.TestCase):
         resumed = [name for event, name, _, how in self.events()[4:] if how == "--resume"]
         self.assertEqual(sorted(set(resumed)), ["t-method=a-seed=0", "t-method=a-seed=1"])
         self.assertEqual(len(self.starts()), 6)
+
+    def test_ctrl_c_stops_every_run_so_that_it_saves(self):
+        env = dict(os.environ, FAKE_LOG=self.log, FAKE_SECONDS="60")
+        process = subprocess.Popen([sys.executable, STUDY, self.grid, "--parallel", "2",
+                                    "--main", self.main], cwd=self.dir, env=env,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                   start_new_session=True)
+        deadline = time.monotonic() + 60
+        while len(self.starts()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
+        stdout, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130, stdout + stderr)
+        self.assertIn("0 finished, 2 in progress, 2 left", stdout)
+        self.assertEqual(sorted(name for event, name, _, _ in self.events() if event == "stopped"),
+                         ["t-method=a-seed=0", "t-method=a-seed=1"])
 
     def test_a_used_up_budget_starts_nothing_and_exits_0(self):
         result = self.study(self.grid, "--budget", "0")

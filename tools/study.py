@@ -84,13 +84,14 @@ def study_plan(grids):
         grids: [(grid, outdir), ...] in priority order (``sweep.load_grid`` dicts).
 
     Returns:
-        A list of dicts {``run`` (a ``sweep.expand`` run), ``grid``, ``outdir``, ``dir`` (the
-        run's folder), ``needs`` (folders of the runs it starts from, which must finish
-        first)}.
+        A list of dicts {``run`` (a ``sweep.expand`` run), ``grid``, ``outdir``, ``index``
+        (1-based place in the list), ``dir`` (the run's folder), ``needs`` (folders of the runs
+        it starts from, which must finish first)}.
     """
-    items = [{"run": run, "grid": grid, "outdir": outdir,
+    runs = [(grid, outdir, run) for grid, outdir in grids for run in sweep.plan(grid)]
+    items = [{"run": run, "grid": grid, "outdir": outdir, "index": index,
               "dir": os.path.join(outdir, run["name"])}
-             for grid, outdir in grids for run in sweep.plan(grid)]
+             for index, (grid, outdir, run) in enumerate(runs, 1)]
     folders = collections.defaultdict(list)
     for item in items:
         folders[item["run"]["name"]].append(item["dir"])
@@ -187,7 +188,7 @@ def _counts(items, failed):
 
 
 def _tag(item, items):
-    return f"study [{items.index(item) + 1}/{len(items)}] {item['run']['name']}"
+    return f"study [{item['index']}/{len(items)}] {item['run']['name']}"
 
 
 def _start(item, items, main, extra, log):
@@ -200,9 +201,7 @@ def _start(item, items, main, extra, log):
     log_path = os.path.join(item["outdir"], LOGS, f"{item['run']['name']}.log")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
     with open(log_path, "a") as output:
-        # A session of its own: Ctrl-C reaches the study alone, which forwards it once.
-        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT,
-                                   start_new_session=True)
+        process = subprocess.Popen(argv, stdout=output, stderr=subprocess.STDOUT)
     log(f"{_tag(item, items)}: {'resuming' if state == 'resume' else 'starting'}")
     return {"process": process, "item": item, "log": log_path, "started": time.monotonic(),
             "stopped": False}
@@ -225,20 +224,31 @@ def _reap(child, items, log):
 
 def _stop(running, items, log):
     """Interrupt every running run (SIGINT: it saves last.pt) and wait for them; kill those
-    still running after STOP_GRACE_S."""
+    still running after STOP_GRACE_S, or at once on a second Ctrl-C.
+
+    A Ctrl-C in the terminal reaches the runs too (they share the study's process group); the
+    SIGINT is also sent here for a budget, a SIGTERM, or a SIGINT aimed at the study alone.
+    """
     for child in running.values():
         child["stopped"] = True
         if child["process"].poll() is None:
             child["process"].send_signal(signal.SIGINT)
     deadline = time.monotonic() + STOP_GRACE_S
-    for child in running.values():
-        try:
-            child["process"].wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
+    try:
+        for child in running.values():
+            try:
+                child["process"].wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child["process"].kill()
+                child["process"].wait()
+            _reap(child, items, log)
+    except KeyboardInterrupt:
+        for child in running.values():
             child["process"].kill()
             child["process"].wait()
-        _reap(child, items, log)
-    running.clear()
+        raise
+    finally:
+        running.clear()
 
 
 def _tail(path, lines=15):
@@ -262,7 +272,7 @@ def run_bench(results, bench=DEFAULT_BENCH, data_root="data/cifar10-jpeg", budge
     if os.path.isdir(data_root):
         argv += ["--data-root", data_root]
     log(f"study: benchmark: {' '.join(argv[1:])}")
-    process = subprocess.Popen(argv, start_new_session=True)
+    process = subprocess.Popen(argv)
     budget = budget or Budget(None)
     try:
         while process.poll() is None:
