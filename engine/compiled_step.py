@@ -70,7 +70,7 @@ class CompiledStep:
         # The learning rate of every group, then the step's index.
         self.control = torch.zeros(len(self.groups) + 1, dtype=torch.float64, device=device)
         self.momenta, self.bound_state = None, None
-        for tensor in (*self.params, *model.buffers(), *stats.values(), first_bad_step,
+        for tensor in (*model.parameters(), *model.buffers(), *stats.values(), first_bad_step,
                        self.control):
             torch._dynamo.mark_static_address(tensor)
         self.compiled = torch.compile(self._step, mode=mode, backend=backend, fullgraph=True)
@@ -80,7 +80,8 @@ class CompiledStep:
         index the step's position in its epoch (reported by ``first_bad_step``)."""
         self._bind_momenta()
         lrs = [group["lr"] for group in self.optimizer.param_groups]
-        self.control.copy_(torch.tensor([*lrs, index], dtype=torch.float64))
+        # From pageable memory without waiting for the GPU: staged at once, then queued.
+        self.control.copy_(torch.tensor([*lrs, index], dtype=torch.float64), non_blocking=True)
         if self.use_cuda:
             torch.compiler.cudagraph_mark_step_begin()
         self.compiled(images, targets)
