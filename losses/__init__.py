@@ -5,8 +5,8 @@
 ``criterion.set_epoch(epoch)``, which switches class-balanced weights on at
 ``cfg.loss.reweight_epoch`` (deferred re-weighting). ``target`` is int64 (N,) class indices,
 or float (N, C) rows of class probabilities (mixup, CutMix) for the losses whose
-``criterion.accepts_soft_targets`` is True (all but ``HARD_LABEL_LOSSES``). ``init_final_bias(model, cfg.loss)`` gives
-the sigmoid losses their prior bias.
+``criterion.accepts_soft_targets`` is True (all but ``HARD_LABEL_LOSSES``).
+``init_final_bias(model, cfg.loss)`` gives the sigmoid losses their prior bias.
 """
 import math
 

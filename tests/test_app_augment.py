@@ -7,12 +7,14 @@ import math
 import os
 import tempfile
 import unittest
+from unittest import mock
 
 import torch
 
 import app
 from data import long_tail_counts
 from engine.config import load_config
+from engine.errors import Interrupted
 from tests.runs_helper import synthetic_config
 from tests.test_data import skip_md5_checks, write_fake_cifar100
 
@@ -66,6 +68,49 @@ class AugmentMethodsTest(unittest.TestCase):
                 loss = train(self.config, METHODS[name] + [f"run.name={name}-again"])
                 self.assertNotEqual(loss["history"][-1]["train_loss"], plain)
 
+
+
+class ExactResumeTest(unittest.TestCase):
+    """A run stopped mid-epoch (as Ctrl-C stops it) and resumed ends with the weights of an
+    uninterrupted one: the mixed batches and augmentations come from (seed, epoch) alone."""
+
+    def test_interrupted_and_resumed_run_matches_the_uninterrupted_one(self):
+        options = ["data.mix=cutmix", "data.cutout=6", "data.randaugment_ops=2",
+                   "loss.name=las"]
+        with tempfile.TemporaryDirectory() as tmp:
+            config = synthetic_config(tmp, model={"name": "vanillacnn"},
+                                      loss={"name": "ce", "reweight": "none"},
+                                      train={"epochs": 2, "warmup_epochs": 0, "lr": 0.02,
+                                             "milestones": [1]})
+            reference = train(config, options + ["run.name=reference"])
+            calls = []
+
+            def stop_at_the_fifth_step(synchronise):
+                calls.append(synchronise)
+                return len(calls) == 5
+
+            cfg = load_config(config, options + ["run.name=stopped"])
+            with mock.patch("engine.trainer.Trainer._stop_agreed",
+                            side_effect=stop_at_the_fifth_step, autospec=False), \
+                    contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()), \
+                    self.assertRaises(Interrupted) as caught:
+                app.train(cfg)
+            run_dir = caught.exception.run_dir
+            self.assertEqual(torch.load(os.path.join(run_dir, "last.pt"),
+                                        weights_only=True)["position"], [0, 5])
+            with contextlib.redirect_stdout(io.StringIO()), \
+                    contextlib.redirect_stderr(io.StringIO()):
+                app.train(None, resume_dir=run_dir)
+            with open(os.path.join(run_dir, "metrics.json")) as f:
+                resumed = json.load(f)
+            weights = [torch.load(os.path.join(tmp, "runs", name, "last.pt"),
+                                  weights_only=True)["model"] for name in ("reference", "stopped")]
+        for record in reference["history"] + resumed["history"]:
+            record.pop("seconds")
+        self.assertEqual(resumed["history"], reference["history"])
+        for name, tensor in weights[0].items():
+            self.assertTrue(torch.equal(tensor, weights[1][name]), name)
 
 
 class Cifar100Test(unittest.TestCase):
