@@ -141,7 +141,7 @@ class InputErrorTest(unittest.TestCase):
 
     def test_checkpoint_of_another_model(self):
         with tempfile.TemporaryDirectory() as tmp:
-            config = synthetic_config(tmp, train={"epochs": 2})
+            config = synthetic_config(tmp, train={"epochs": 2, "milestones": [1]})
             self.assertEqual(run_main("--config", config).returncode, 0)
             best = os.path.join(tmp, "runs", "e2e", "best.pt")
             self.assert_user_error(
