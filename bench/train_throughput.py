@@ -211,13 +211,17 @@ def main():
              f"{torch.get_num_threads()} threads, model {args.model}, batch {args.batch_size}, "
              f"{args.steps} timed steps after {args.warmup}", ""]
     print(lines[0], flush=True)
-    rows = [("reference (PIL + DataLoader, fp32 eager)",
-             measure(lambda: reference_images_per_s(train_set, args, device))),
-            ("Longtail engine, eager", measure(lambda: engine_images_per_s(bundle, args, device,
-                                                                          compile=False)))]
+    loops = [("reference (PIL + DataLoader, fp32 eager)",
+              lambda: reference_images_per_s(train_set, args, device)),
+             ("Longtail engine, eager",
+              lambda: engine_images_per_s(bundle, args, device, compile=False))]
     if args.compile:
-        rows.append(("Longtail engine, whole step compiled",
-                     measure(lambda: engine_images_per_s(bundle, args, device, compile=True))))
+        loops.append(("Longtail engine, whole step compiled",
+                      lambda: engine_images_per_s(bundle, args, device, compile=True)))
+    rows = []
+    for loop, images_per_s in loops:  # each as it comes: a stopped run still shows some
+        rows.append((loop, measure(images_per_s)))
+        print(f"{loop}: {images_cell(rows[-1][1])} images/s", flush=True)
     lines += ["| loop | images/s |", "| --- | ---: |"]
     lines += [f"| {loop} | {images_cell(value)} |" for loop, value in rows]
     reference = rows[0][1]
@@ -230,7 +234,7 @@ def main():
         how = "compiled" if args.compile else "eager"
         lines += ["", f"whole resnet32_focal.yaml run ({epochs} epochs, {how}): "
                       f"{f'{seconds:.1f} s wall' if isinstance(seconds, float) else seconds}"]
-    print("\n".join(lines[1:]))
+    print("\n" + "\n".join(lines[2:]))
     if args.out:
         write_text_atomic("\n".join(lines) + "\n", args.out)
 
