@@ -307,7 +307,7 @@ def _shown(path):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0].replace('\n', ' '))
     parser.add_argument('experiment', choices=sorted(EXPERIMENTS))
     parser.add_argument('--data', metavar='DIR',
                         help='ImageFolder directory with train/<class>/* (default: CIFAR-10 '
