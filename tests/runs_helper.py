@@ -1,9 +1,16 @@
-"""Shared helpers for tests that run ``main.py`` as a user would: in a subprocess, on synthetic data."""
+"""Shared helpers for tests that train as a user would, on synthetic data: ``main.py`` in a
+subprocess, or the application's ``train`` in this process."""
+import contextlib
+import io
+import json
 import os
 import subprocess
 import sys
 
+import torch
 import yaml
+
+import app
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -55,3 +62,13 @@ def run_main(*args, timeout=120):
     """Run ``main.py`` to completion; returns the CompletedProcess (text output captured)."""
     return subprocess.run(main_command(*args), cwd=REPO, capture_output=True, text=True,
                           timeout=timeout, env=ENV)
+
+
+def train_quietly(cfg, resume_dir=None):
+    """Train ``cfg`` (or resume ``resume_dir``) in this process on one thread, as ``main.py``
+    would, with its output swallowed; returns (run folder, its metrics.json as a dict)."""
+    torch.set_num_threads(1)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        run_dir = app.train(cfg, resume_dir=resume_dir)
+    with open(os.path.join(run_dir, "metrics.json")) as f:
+        return run_dir, json.load(f)

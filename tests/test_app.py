@@ -1,7 +1,4 @@
 """Every loss, sampler and evaluation option trains through the application, in-process."""
-import contextlib
-import io
-import json
 import math
 import os
 import tempfile
@@ -9,12 +6,10 @@ import unittest
 from collections import namedtuple
 from unittest import mock
 
-import torch
-
 import app
 from engine.config import load_config
 from engine.errors import UserError
-from tests.runs_helper import synthetic_config
+from tests.runs_helper import synthetic_config, train_quietly
 
 METHODS = {
     "ce": [],
@@ -42,13 +37,7 @@ class MethodsTest(unittest.TestCase):
                                               "milestones": [], "lr": 0.05})
 
     def train(self, name, overrides):
-        cfg = load_config(self.config, overrides + [f"run.name={name}"])
-        torch.set_num_threads(1)
-        with contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
-            run_dir = app.train(cfg)
-        with open(os.path.join(run_dir, "metrics.json")) as f:
-            return json.load(f)
+        return train_quietly(load_config(self.config, overrides + [f"run.name={name}"]))[1]
 
     def test_every_method_trains_and_reports(self):
         for name, overrides in METHODS.items():

@@ -15,7 +15,7 @@ import app
 from data import long_tail_counts
 from engine.config import load_config
 from engine.errors import Interrupted
-from tests.runs_helper import synthetic_config
+from tests.runs_helper import synthetic_config, train_quietly
 from tests.test_data import skip_md5_checks, write_fake_cifar100
 
 METHODS = {
@@ -32,12 +32,8 @@ METHODS = {
 
 
 def train(config, overrides):
-    cfg = load_config(config, overrides)
-    torch.set_num_threads(1)
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        run_dir = app.train(cfg)
-    with open(os.path.join(run_dir, "metrics.json")) as f:
-        return json.load(f)
+    """The metrics of a quiet in-process run of ``config`` with ``overrides``."""
+    return train_quietly(load_config(config, overrides))[1]
 
 
 class AugmentMethodsTest(unittest.TestCase):

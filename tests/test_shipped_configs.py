@@ -1,17 +1,12 @@
 """Every shipped config trains a one-epoch trial (``--set train.epochs=1``) on synthetic data."""
-import contextlib
 import glob
-import io
-import json
 import math
 import os
 import tempfile
 import unittest
 
-import torch
-
-import app
 from engine.config import load_config
+from tests.runs_helper import train_quietly
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
@@ -27,7 +22,6 @@ class OneEpochTrialTest(unittest.TestCase):
     def test_every_shipped_config_trains_one_epoch(self):
         paths = sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml")))
         self.assertGreaterEqual(len(paths), 6)
-        torch.set_num_threads(1)
         with tempfile.TemporaryDirectory() as tmp:
             for path in paths:
                 with self.subTest(config=os.path.basename(path)):
@@ -47,11 +41,7 @@ class OneEpochTrialTest(unittest.TestCase):
             # sorts before it and so was trained just before, under tmp.
             overrides.append(f"train.init_from={os.path.join(tmp, cfg.train.init_from)}")
             cfg = load_config(path, overrides, warn=lambda line: None)
-        with contextlib.redirect_stdout(io.StringIO()), \
-                contextlib.redirect_stderr(io.StringIO()):
-            run_dir = app.train(cfg)
-        with open(os.path.join(run_dir, "metrics.json")) as f:
-            return json.load(f)
+        return train_quietly(cfg)[1]
 
 
 if __name__ == "__main__":

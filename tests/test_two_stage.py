@@ -1,8 +1,5 @@
 """Two-stage runs through the application: train.init_from, freeze, bn_stats, reinit, LWS,
 MaxNorm, and the tau-normalised evaluation; all in-process on tiny synthetic data."""
-import contextlib
-import io
-import json
 import os
 import tempfile
 import unittest
@@ -10,7 +7,6 @@ from unittest import mock
 
 import torch
 
-import app
 import data
 import models
 from app import stage2
@@ -18,7 +14,7 @@ from engine import checkpoint as ckpt
 from engine.config import ConfigError, load_config
 from engine.errors import Interrupted, UserError
 from engine.trainer import Trainer
-from tests.runs_helper import run_main, synthetic_config
+from tests.runs_helper import run_main, synthetic_config, train_quietly
 
 # MyModel (width 8) has BatchNorm layers, whose statistics the freezing must leave alone.
 STAGE1 = dict(model={"name": "mymodel", "width": 8},
@@ -33,12 +29,8 @@ STAGE1 = dict(model={"name": "mymodel", "width": 8},
 
 def train(path, overrides=(), resume_dir=None):
     """Run ``app.train`` quietly; returns (run folder, metrics.json)."""
-    torch.set_num_threads(1)
     cfg = load_config(path, list(overrides)) if resume_dir is None else None
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        run_dir = app.train(cfg, resume_dir=resume_dir)
-    with open(os.path.join(run_dir, "metrics.json")) as f:
-        return run_dir, json.load(f)
+    return train_quietly(cfg, resume_dir=resume_dir)
 
 
 def weights(path):
