@@ -127,14 +127,38 @@ def format_summary(summary, classes, cls_num_list=None):
     return "\n".join(lines)
 
 
-def format_confusion(confusion, classes):
-    """The (C, C) confusion counts as a text table, rows = true class, columns = prediction."""
-    rows = [[int(v) for v in row] for row in torch.as_tensor(confusion).tolist()]
+def format_confusion(confusion, classes, max_table_classes=20, most_frequent=10):
+    """The (C, C) confusion counts as text, rows = true class, columns = prediction.
+
+    Up to ``max_table_classes`` classes this is the whole matrix as a table; beyond it (a
+    100-column table is unreadable in a terminal) it lists the ``most_frequent`` largest
+    off-diagonal cells, "true -> predicted: count", largest first.
+    """
+    counts = torch.as_tensor(confusion).detach().cpu().to(torch.int64)
+    if len(classes) > max_table_classes:
+        return _most_frequent_confusions(counts, classes, most_frequent)
+    rows = counts.tolist()
     width = max(6, max(len(str(v)) for row in rows for v in row) + 1)
     lines = ["confusion (rows: true class, columns: predicted)",
              " " * 16 + "".join(f"{name[:width - 1]:>{width}}" for name in classes)]
     for name, row in zip(classes, rows):
         lines.append(f"{name:<16}" + "".join(f"{v:>{width}}" for v in row))
+    return "\n".join(lines)
+
+
+def _most_frequent_confusions(counts, classes, top):
+    """The ``top`` largest off-diagonal cells of ``counts`` (C, C), one line each."""
+    num_classes = len(classes)
+    off_diagonal = counts.clone()
+    off_diagonal.fill_diagonal_(-1)
+    values, flat = off_diagonal.flatten().topk(min(top, num_classes * (num_classes - 1)))
+    lines = [f"most frequent confusions ({num_classes} classes, too many for a table; "
+             f"the whole matrix is in metrics.json and confusion.png):"]
+    for value, index in zip(values.tolist(), flat.tolist()):
+        if value <= 0:
+            break
+        true, predicted = divmod(index, num_classes)
+        lines.append(f"  {classes[true]} -> {classes[predicted]}: {value}")
     return "\n".join(lines)
 
 

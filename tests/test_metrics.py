@@ -160,6 +160,18 @@ class FormattingTest(unittest.TestCase):
         self.assertEqual(lines[1].split(), CLASSES)
         self.assertEqual(lines[3].split(), ["car", "1", "3", "1", "0"])
 
+    def test_many_classes_list_the_largest_confusions_instead_of_a_table(self):
+        confusion = torch.eye(30, dtype=torch.int64) * 50
+        confusion[4, 7] = 9
+        confusion[12, 3] = 5
+        confusion[0, 29] = 2
+        classes = [f"c{i}" for i in range(30)]
+        lines = format_confusion(confusion, classes, most_frequent=2).splitlines()
+        self.assertIn("30 classes", lines[0])
+        self.assertEqual([line.strip() for line in lines[1:]], ["c4 -> c7: 9", "c12 -> c3: 5"])
+        everything = format_confusion(confusion, classes, most_frequent=100).splitlines()
+        self.assertEqual(len(everything), 1 + 3)
+
 
 class ConfusionPngTest(unittest.TestCase):
     def test_writes_a_valid_png_atomically(self):
