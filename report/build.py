@@ -463,6 +463,14 @@ def _observations(studies):
                         f"{collect.format_stat(base_tail)}% → {collect.format_stat(tail)}%) "
                         f"while the head third moves from {collect.format_stat(base_head)}% "
                         f"to {collect.format_stat(head)}%.")
+    if baseline is not None:
+        behind = [m for m in ranked if m != "CE"
+                  and groups[m]["accuracy"].mean <= baseline["accuracy"].mean]
+        if behind:
+            text.append("Did not beat plain cross-entropy "
+                        f"({collect.format_stat(baseline['accuracy'])}%) in this recipe: "
+                        + ", ".join(f"{m} ({collect.format_stat(groups[m]['accuracy'])}%)"
+                                    for m in behind) + ".")
     same = _identical_seeds(focus, "Balanced softmax", "Logit adjustment")
     if same:
         text.append(f"Balanced softmax and logit adjustment gave the same test confusion matrix "

@@ -178,6 +178,18 @@ class EquivalenceTest(unittest.TestCase):
         self.assertIn("the best method here is Logit adjustment (75.00%).",
                       self.readme([9, 8, 6, 5]))
 
+    def test_methods_that_do_not_beat_cross_entropy_are_named(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = os.path.join(tmp, "runs")
+            write_run(runs, "ce", config({}), [10, 9, 5, 0])
+            write_run(runs, "la", config({"name": "logit_adjusted"}), [9, 8, 7, 6])
+            write_run(runs, "focal", config({"name": "focal", "gamma": 1.0}), [10, 8, 4, 0])
+            with open(build.build(runs, tmp), encoding="utf-8") as f:
+                readme = f.read()
+        self.assertIn("Did not beat plain cross-entropy (60.00%) in this recipe: "
+                      "Focal (55.00%).", readme)
+        self.assertNotIn("Logit adjustment (75.00%).", readme.split("Did not beat")[1])
+
     def test_different_runs_are_not_called_identical(self):
         self.assertNotIn("gave the same test confusion", self.readme([9, 8, 6, 7]))
 
