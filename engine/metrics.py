@@ -127,7 +127,15 @@ def format_summary(summary, classes, cls_num_list=None):
     return "\n".join(lines)
 
 
-def format_confusion(confusion, classes, max_table_classes=20, most_frequent=10):
+# Up to this many classes the console shows the whole confusion table and every cell of the
+# heat map is labelled with its count; beyond it (CIFAR-100) the console lists the largest
+# confusions, and the heat map's cells are colours only at a fixed figure size, since 10,000
+# text labels would take a minute to draw.
+LABELLED_CONFUSION_CLASSES = 20
+
+
+def format_confusion(confusion, classes, max_table_classes=LABELLED_CONFUSION_CLASSES,
+                     most_frequent=10):
     """The (C, C) confusion counts as text, rows = true class, columns = prediction.
 
     Up to ``max_table_classes`` classes this is the whole matrix as a table; beyond it (a
@@ -152,20 +160,14 @@ def _most_frequent_confusions(counts, classes, top):
     off_diagonal = counts.clone()
     off_diagonal.fill_diagonal_(-1)
     values, flat = off_diagonal.flatten().topk(min(top, num_classes * (num_classes - 1)))
-    lines = [f"most frequent confusions ({num_classes} classes, too many for a table; "
-             f"the whole matrix is in metrics.json and confusion.png):"]
+    lines = [f"most frequent confusions ({num_classes} classes, too many for a table; a "
+             f"training run saves the whole matrix in metrics.json and confusion.png):"]
     for value, index in zip(values.tolist(), flat.tolist()):
         if value <= 0:
             break
         true, predicted = divmod(index, num_classes)
         lines.append(f"  {classes[true]} -> {classes[predicted]}: {value}")
     return "\n".join(lines)
-
-
-# Up to this many classes every cell of the confusion heat map is labelled with its count;
-# beyond it (CIFAR-100) the cells are colours only and the figure keeps a fixed size, since
-# 10,000 text labels would take a minute to draw.
-LABELLED_CONFUSION_CLASSES = 20
 
 
 def save_confusion_png(confusion, classes, path):
