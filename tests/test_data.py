@@ -1,5 +1,7 @@
 """Data sets: long-tail profiles and subsets, the stratified split, ImageFolder loading and its
 errors, the synthetic set, the CIFAR-10 and CIFAR-100 wrappers and build_data."""
+import contextlib
+import io
 import os
 import pickle
 import tempfile
@@ -14,7 +16,6 @@ from PIL import Image
 import data
 from data import (DataBundle, ImageSet, build_data, channel_stats, load_cifar10, load_image_folder,
                   long_tail_counts, long_tail_indices, make_synthetic, stratified_split)
-from engine.errors import UserError
 
 
 def data_cfg(dataset="synthetic", root="unused", profile="none", factor=1.0, val_fraction=0.0,
@@ -46,11 +47,9 @@ class LongTailCountsTest(unittest.TestCase):
         self.assertEqual(long_tail_counts(70, 3, "none", 100), [70, 70, 70])
         self.assertEqual(long_tail_counts(70, 3, "exp", 1), [70, 70, 70])
 
-    def test_bad_profile_or_factor(self):
-        with self.assertRaisesRegex(UserError, "profile.*'linear'"):
+    def test_unknown_profile(self):
+        with self.assertRaisesRegex(ValueError, "unknown imbalance profile 'linear'"):
             long_tail_counts(10, 3, "linear", 2)
-        with self.assertRaisesRegex(UserError, "factor.*0.5"):
-            long_tail_counts(10, 3, "exp", 0.5)
 
 
 class LongTailIndicesTest(unittest.TestCase):
@@ -125,6 +124,7 @@ class ImageFolderTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.root = self.tmp.name
+        self.enterContext(contextlib.redirect_stdout(io.StringIO()))  # the channel notice
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -160,7 +160,7 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(tuple(test.images.shape[1:]), (1, 5, 6))
         self.assertEqual(train.images[:, 0, 0, 0].tolist(), [0, 1, 10])
 
-    def test_mixed_modes_follow_first_image(self):
+    def test_mixed_modes_become_rgb(self):
         write_folder(self.root, {"a": 1, "b": 1})
         gray = np.full((5, 6), 77, np.uint8)
         write_image(os.path.join(self.root, "train", "b", "001.png"), gray)
@@ -172,7 +172,8 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(train.images[2, :, 0, 0].tolist(), [77, 77, 77])
         self.assertEqual(test.images[2, :, 0, 0].tolist(), [200, 0, 0])
 
-    def test_rgba_first_keeps_four_channels(self):
+    def test_rgba_first_drops_alpha(self):
+        """An RGBA first image no longer makes a 4-channel set: alpha is dropped everywhere."""
         rgba = np.zeros((4, 4, 4), np.uint8)
         rgba[..., 1], rgba[..., 3] = 90, 128
         for part in ("train", "test"):
@@ -180,9 +181,8 @@ class ImageFolderTest(unittest.TestCase):
             write_image(os.path.join(self.root, part, "y", "0.jpg"), np.full((4, 4, 3), 30,
                                                                              np.uint8))
         train, _, _ = load_image_folder(self.root)
-        self.assertEqual(tuple(train.images.shape), (2, 4, 4, 4))
-        self.assertEqual(train.images[0, :, 0, 0].tolist(), [0, 90, 0, 128])
-        self.assertEqual(int(train.images[1, 3].min()), 255, "opaque alpha added")
+        self.assertEqual(tuple(train.images.shape), (2, 3, 4, 4))
+        self.assertEqual(train.images[0, :, 0, 0].tolist(), [0, 90, 0])
 
     def test_ignores_other_files(self):
         write_folder(self.root, {"a": 2, "b": 1})
@@ -192,7 +192,7 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(len(train), 3)
 
     def assert_user_error(self, pattern):
-        with self.assertRaisesRegex(UserError, pattern) as caught:
+        with self.assertRaisesRegex(ValueError, pattern) as caught:
             load_image_folder(self.root)
         self.assertNotIn("\n", str(caught.exception))
 
@@ -210,7 +210,11 @@ class ImageFolderTest(unittest.TestCase):
     def test_no_class_folders(self):
         os.makedirs(os.path.join(self.root, "train"))
         os.makedirs(os.path.join(self.root, "test"))
-        self.assert_user_error("train'? has no class folders")
+        self.assert_user_error("train'? holds none as class folders; expected at least 2")
+
+    def test_one_class_is_an_error(self):
+        write_folder(self.root, {"only": 3})
+        self.assert_user_error("train'? holds only 'only' as class folders; expected at least 2")
 
     def test_class_without_images(self):
         write_folder(self.root, {"a": 1, "b": 1})
@@ -265,7 +269,7 @@ class SyntheticTest(unittest.TestCase):
 class CifarTest(unittest.TestCase):
     def test_missing_without_download_says_where(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(ValueError) as caught:
                 load_cifar10(root, download=False)
         message = str(caught.exception)
         self.assertIn(repr(root), message)
@@ -274,7 +278,7 @@ class CifarTest(unittest.TestCase):
 
     def test_failed_download_says_where(self):
         with mock.patch("torchvision.datasets.CIFAR10", side_effect=OSError("no network")):
-            with self.assertRaisesRegex(UserError, "under 'somewhere' and could not be "
+            with self.assertRaisesRegex(ValueError, "under 'somewhere': not found, and it could not be "
                                         "downloaded \\(no network\\): put cifar-10-batches-py"):
                 load_cifar10("somewhere", download=True)
 
@@ -343,10 +347,10 @@ class Cifar100Test(unittest.TestCase):
 
     def test_missing_without_download_says_where(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(ValueError) as caught:
                 data.load_cifar100(root, download=False)
         message = str(caught.exception)
-        self.assertIn("CIFAR-100 not found under " + repr(root), message)
+        self.assertIn(f"CIFAR-100 under {root!r}: not found", message)
         self.assertIn("cifar-100-python", message)
         self.assertNotIn("\n", message)
 
@@ -431,7 +435,7 @@ class BuildDataTest(unittest.TestCase):
         self.assertEqual((mean[1], std[1]), (1.0, 1.0))
 
     def test_imagefolder_dataset(self):
-        with tempfile.TemporaryDirectory() as root:
+        with tempfile.TemporaryDirectory() as root, contextlib.redirect_stdout(io.StringIO()):
             write_folder(root, {"a": 6, "b": 4})
             bundle = build_data(data_cfg("imagefolder", root, "step", 2, 0.25), seed=0)
         self.assertEqual(bundle.classes, ["a", "b"])
@@ -449,17 +453,17 @@ class BuildDataTest(unittest.TestCase):
 
     def test_cifar10_missing_is_user_error(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaisesRegex(UserError, "CIFAR-10 not found"):
+            with self.assertRaisesRegex(ValueError, "CIFAR-10 under .*: not found"):
                 build_data(data_cfg("cifar10", root), seed=0)
 
     def test_factor_that_empties_a_class(self):
-        with self.assertRaisesRegex(UserError, "factor: 40 leaves class 'class3' without "
+        with self.assertRaisesRegex(ValueError, "factor: 40 leaves class 'class3' without "
                                     "training images; expected at most .* 30 "):
             build_data(data_cfg(profile="exp", factor=40), seed=0)
         self.assertEqual(build_data(data_cfg(profile="exp", factor=30), seed=0).cls_num_list[3], 1)
 
     def test_unknown_dataset(self):
-        with self.assertRaisesRegex(UserError, "data.dataset.*'mnist'"):
+        with self.assertRaisesRegex(ValueError, "unknown dataset 'mnist'"):
             build_data(data_cfg("mnist"), seed=0)
 
 
