@@ -112,6 +112,6 @@ def _load_source(data_cfg):
         raise ValueError(f"unknown dataset {data_cfg.dataset!r}; expected one of "
                          f"{', '.join(DATASETS)}")
     if len(source[2]) < 2:
-        raise ValueError(f"data.dataset: {data_cfg.dataset} has {len(source[2])} class; a "
-                         "classifier needs at least 2")
+        raise ValueError(f"data.dataset: {data_cfg.dataset} has {len(source[2])} class(es); "
+                         "a classifier needs at least 2")
     return source

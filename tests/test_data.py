@@ -4,6 +4,7 @@ import contextlib
 import io
 import os
 import pickle
+import re
 import tempfile
 import unittest
 from types import SimpleNamespace
@@ -299,6 +300,75 @@ class CifarTest(unittest.TestCase):
         self.assertTrue(train.images.is_contiguous())
 
 
+class Payload:
+    """Unpickling this object creates the folder ``marker``: code a planted file would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+class PlantedCifarTest(unittest.TestCase):
+    """A CIFAR-10 folder whose every file is a pickle that runs code: refused by its MD5 sums
+    with one line naming the file, and the code never runs."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.root = self.tmp.name
+        self.marker = os.path.join(self.root, "payload-ran")
+        folder = os.path.join(self.root, "cifar-10-batches-py")
+        os.makedirs(folder)
+        self.planted = os.path.join(folder, "data_batch_1")
+        for name in ["data_batch_%d" % i for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+            with open(os.path.join(folder, name), "wb") as f:
+                pickle.dump(Payload(self.marker), f)
+
+    def test_the_payload_is_live(self):
+        """Unpickled without the check, the planted file runs its code (so the test can fail)."""
+        with open(self.planted, "rb") as f:
+            pickle.load(f)
+        self.assertTrue(os.path.isdir(self.marker))
+
+    def test_refused_without_download(self):
+        with self.assertRaises(ValueError) as caught:
+            load_cifar10(self.root, download=False)
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertIn(f"corrupted file {self.planted!r} (its MD5 sum is not the published one)",
+                      message)
+        self.assertNotIn("not found", message)
+        self.assertFalse(os.path.exists(self.marker))
+
+    def test_refused_when_the_download_fails(self):
+        with mock.patch("torchvision.datasets.cifar.download_and_extract_archive",
+                        side_effect=OSError("offline")) as download:
+            with self.assertRaisesRegex(ValueError, "corrupted file .*data_batch_1.* could not "
+                                        "be downloaded \\(offline\\)"):
+                load_cifar10(self.root, download=True)
+        download.assert_called_once()
+        self.assertFalse(os.path.exists(self.marker))
+
+    def test_missing_file_is_named(self):
+        os.remove(os.path.join(self.root, "cifar-10-batches-py", "batches.meta"))
+        for name in ["data_batch_%d" % i for i in range(1, 6)] + ["test_batch"]:
+            os.remove(os.path.join(self.root, "cifar-10-batches-py", name))
+        with self.assertRaisesRegex(ValueError, "not found \\('.*data_batch_1' is missing\\)"):
+            load_cifar10(self.root, download=False)
+
+    def test_nothing_in_data_unpickles(self):
+        """The CIFAR pickles are read by torchvision alone, after its MD5 checks."""
+        folder = os.path.dirname(data.__file__)
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name)) as f:
+                    source = f.read()
+                found = re.search(r"import pickle|pickle\.|torch\.load|np\.load|numpy\.load", source)
+                self.assertIsNone(found, name)
+
+
 def write_fake_cifar100(root, train_per_class, test_per_class, seed=0):
     """CIFAR-100's pickle files (``cifar-100-python/train``, ``test``, ``meta``) as torchvision
     reads them, with random pixels: rows of 3072 bytes, channel-major (R plane, G, B).
@@ -461,6 +531,23 @@ class BuildDataTest(unittest.TestCase):
                                     "training images; expected at most .* 30 "):
             build_data(data_cfg(profile="exp", factor=40), seed=0)
         self.assertEqual(build_data(data_cfg(profile="exp", factor=30), seed=0).cls_num_list[3], 1)
+
+    def test_fewer_than_two_classes(self):
+        with self.assertRaisesRegex(ValueError, "^data.dataset: synthetic has 1 class\\(es\\); a "
+                                    "classifier needs at least 2$"):
+            build_data(data_cfg(num_classes=1), seed=0)
+
+    def test_sizes_that_cannot_fit_are_refused_from_the_arithmetic(self):
+        """10 x (10^6 + 20) images of 3x32x32: 3.072e10 training bytes as uint8, 10 bytes per
+        training pixel at the peak (see make_synthetic), 307.2 GB in all."""
+        cfg = data_cfg(num_classes=10, train_per_class=10**6, test_per_class=20, image_size=32,
+                       channels=3)
+        with mock.patch("data.memory.available_bytes", return_value=16e9), \
+                mock.patch("torch.randn", side_effect=AssertionError("allocated")):
+            with self.assertRaisesRegex(ValueError, r"^data.synthetic: 10 classes x \(1000000 \+ "
+                                        r"20\) images of 3x32x32 need about 307.2 GB of memory; "
+                                        r"16.0 GB is available$"):
+                build_data(cfg, seed=0)
 
     def test_unknown_dataset(self):
         with self.assertRaisesRegex(ValueError, "unknown dataset 'mnist'"):
