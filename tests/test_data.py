@@ -279,8 +279,9 @@ class CifarTest(unittest.TestCase):
 
     def test_failed_download_says_where(self):
         with mock.patch("torchvision.datasets.CIFAR10", side_effect=OSError("no network")):
-            with self.assertRaisesRegex(ValueError, "under 'somewhere': not found, and it could not be "
-                                        "downloaded \\(no network\\): put cifar-10-batches-py"):
+            with self.assertRaisesRegex(ValueError, "under 'somewhere': not found, and it could "
+                                        "not be downloaded \\(no network\\): put "
+                                        "cifar-10-batches-py"):
                 load_cifar10("somewhere", download=True)
 
     def test_converts_to_channels_first_uint8(self):
@@ -365,7 +366,8 @@ class PlantedCifarTest(unittest.TestCase):
             if name.endswith(".py"):
                 with open(os.path.join(folder, name)) as f:
                     source = f.read()
-                found = re.search(r"import pickle|pickle\.|torch\.load|np\.load|numpy\.load", source)
+                found = re.search(r"import pickle|pickle\.|torch\.load|np\.load|numpy\.load",
+                                  source)
                 self.assertIsNone(found, name)
 
 
