@@ -5,8 +5,7 @@ split, batched augmentation, samplers and the device-resident batch loader.
 """
 import torch
 
-from data.augment import (crop_flip, cutout, normalize, random_crop_flip, sample_crop_flip,
-                          sample_cutout)
+from data.augment import crop_flip, cutout, normalize, sample_crop_flip, sample_cutout
 from data.cifar import (CIFAR10_MEAN, CIFAR10_STD, CIFAR100_MEAN, CIFAR100_STD, load_cifar10,
                         load_cifar100)
 from data.image_folder import load_image_folder
@@ -19,7 +18,6 @@ from data.randaugment import randaugment, sample_randaugment
 from data.samplers import STRATEGIES, epoch_indices
 from data.split import stratified_split
 from data.synthetic import make_synthetic
-from engine.errors import UserError
 
 DATASETS = ("cifar10", "cifar100", "imagefolder", "synthetic")
 # Published per-channel statistics of the datasets that have them: (mean, std).
@@ -32,7 +30,7 @@ __all__ = [
     "build_data", "channel_stats", "crop_flip", "cutmix_box", "cutout", "epoch_indices",
     "load_cifar10", "load_cifar100", "load_image_folder", "long_tail_counts",
     "long_tail_indices", "make_synthetic", "mix_batch", "mixed_targets", "normalize",
-    "random_crop_flip", "randaugment", "sample_crop_flip", "sample_cutout", "sample_mix",
+    "randaugment", "sample_crop_flip", "sample_cutout", "sample_mix",
     "sample_randaugment", "stratified_split",
 ]
 
@@ -55,7 +53,8 @@ def build_data(data_cfg, seed):
         DataBundle (val is None when val_fraction is 0).
 
     Raises:
-        UserError: the dataset cannot be loaded, or a class keeps no training image.
+        ValueError: one line: the dataset cannot be loaded, has fewer than 2 classes or would
+            not fit in memory, or a class keeps no training image.
     """
     train, test, classes = _load_source(data_cfg)
     counts = long_tail_counts(int(torch.bincount(train.labels).max()), len(classes),
@@ -64,9 +63,9 @@ def build_data(data_cfg, seed):
     kept = torch.bincount(train.labels, minlength=len(classes))
     if not torch.all(kept > 0):
         empty = classes[int(torch.nonzero(kept == 0)[0])]
-        raise UserError(f"data.imbalance.factor: {data_cfg.imbalance.factor} leaves class "
-                        f"{empty!r} without training images; expected at most the largest "
-                        f"class's {counts[0]} images")
+        raise ValueError(f"data.imbalance.factor: {data_cfg.imbalance.factor} leaves class "
+                         f"{empty!r} without training images; expected at most the largest "
+                         f"class's {counts[0]} images")
     val = None
     if data_cfg.val_fraction > 0:
         train_idx, val_idx = stratified_split(train.labels, data_cfg.val_fraction, seed)
@@ -98,16 +97,21 @@ def channel_stats(images):
 
 
 def _load_source(data_cfg):
+    """(train, test, classes) of the dataset ``data_cfg.dataset`` names, at least 2 classes."""
     if data_cfg.dataset == "cifar10":
-        return load_cifar10(data_cfg.root, data_cfg.download)
-    if data_cfg.dataset == "cifar100":
-        return load_cifar100(data_cfg.root, data_cfg.download)
-    if data_cfg.dataset == "imagefolder":
-        return load_image_folder(data_cfg.root)
-    if data_cfg.dataset == "synthetic":
+        source = load_cifar10(data_cfg.root, data_cfg.download)
+    elif data_cfg.dataset == "cifar100":
+        source = load_cifar100(data_cfg.root, data_cfg.download)
+    elif data_cfg.dataset == "imagefolder":
+        source = load_image_folder(data_cfg.root)
+    elif data_cfg.dataset == "synthetic":
         s = data_cfg.synthetic
-        return make_synthetic(s.num_classes, s.train_per_class, s.test_per_class, s.image_size,
-                              s.channels)
-    raise UserError(f"data.dataset: got {data_cfg.dataset!r}; expected one of "
-                    f"{', '.join(DATASETS)}")
-
+        source = make_synthetic(s.num_classes, s.train_per_class, s.test_per_class, s.image_size,
+                                s.channels)
+    else:
+        raise ValueError(f"unknown dataset {data_cfg.dataset!r}; expected one of "
+                         f"{', '.join(DATASETS)}")
+    if len(source[2]) < 2:
+        raise ValueError(f"data.dataset: {data_cfg.dataset} has {len(source[2])} class(es); "
+                         "a classifier needs at least 2")
+    return source

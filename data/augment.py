@@ -47,22 +47,6 @@ def crop_flip(images, offsets_y, offsets_x, flips, padding):
     return padded.reshape(b, c, -1).gather(2, flat.expand(b, c, h * w)).reshape(b, c, h, w)
 
 
-def random_crop_flip(images, padding=4, generator=None):
-    """Random crop (offsets uniform in [0, 2 * padding] of the zero-padded image) and flip (p = 0.5).
-
-    Args:
-        images: uint8 (B, C, H, W) on any device.
-        padding: zero pixels added on each side before cropping.
-        generator: CPU ``torch.Generator`` for the parameters (a fresh unseeded one if None).
-
-    Returns:
-        uint8 (B, C, H, W) on the same device.
-    """
-    generator = generator if generator is not None else torch.Generator()
-    params = sample_crop_flip(images.shape[0], padding, generator, images.device)
-    return crop_flip(images, *params, padding)
-
-
 def sample_cutout(n, image_size, generator, device="cpu"):
     """Cutout centres for ``n`` images of ``image_size`` (H, W): each pixel equally likely.
 

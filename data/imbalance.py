@@ -2,7 +2,6 @@
 import torch
 
 from data.seeding import make_generator
-from engine.errors import UserError
 
 PROFILES = ("none", "exp", "step")
 
@@ -20,18 +19,18 @@ def long_tail_counts(n_max, num_classes, profile, factor):
     Returns:
         list of C ints.
     """
-    if profile not in PROFILES:
-        raise UserError(f"data.imbalance.profile: got {profile!r}; expected one of "
-                        f"{', '.join(PROFILES)}")
-    if factor < 1:
-        raise UserError(f"data.imbalance.factor: got {factor!r}; expected a number >= 1")
-    if profile == "exp" and num_classes > 1:
+    if profile == "exp":
+        if num_classes < 2:
+            return [n_max] * num_classes
         return [int(n_max * (1.0 / factor) ** (i / (num_classes - 1.0)))
                 for i in range(num_classes)]
     if profile == "step":
         head = num_classes - num_classes // 2
         return [n_max] * head + [int(n_max / factor)] * (num_classes // 2)
-    return [n_max] * num_classes
+    if profile == "none":
+        return [n_max] * num_classes
+    raise ValueError(f"unknown imbalance profile {profile!r}; expected one of "
+                     f"{', '.join(PROFILES)}")
 
 
 def long_tail_indices(labels, counts, seed):

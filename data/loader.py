@@ -21,11 +21,10 @@ from dataclasses import dataclass
 import torch
 
 from data.augment import crop_flip, cutout, normalize, sample_crop_flip, sample_cutout
-from data.mix import MIX_MODES, MixPlan, mix_batch, mixed_targets, sample_mix
-from data.randaugment import MAX_MAGNITUDE, randaugment, sample_randaugment
-from data.samplers import STRATEGIES, epoch_indices
+from data.mix import MixPlan, mix_batch, mixed_targets, sample_mix
+from data.randaugment import randaugment, sample_randaugment
+from data.samplers import epoch_indices
 from data.seeding import make_generator
-from engine.errors import UserError
 
 PADDING = 4
 
@@ -94,9 +93,6 @@ class BatchLoader:
                              "equal shard of every batch")
         if not 0 <= rank < world_size:
             raise ValueError(f"rank {rank} outside [0, {world_size})")
-        if sampler not in STRATEGIES:
-            raise UserError(f"data.sampler: got {sampler!r}; expected one of "
-                            f"{', '.join(STRATEGIES)}")
         self.device = torch.device(device)
         self.images = image_set.images.to(self.device)
         self.labels = image_set.labels.to(self.device)
@@ -104,8 +100,11 @@ class BatchLoader:
         if num_classes is None:
             num_classes = int(self.cpu_labels.max()) + 1 if len(image_set) else 0
         self.num_classes = num_classes
-        _check_options(mix, mix_alpha, cutout, randaugment_ops, randaugment_magnitude,
-                       image_set.images.shape[1])
+        channels = image_set.images.shape[1]
+        if randaugment_ops and channels not in (1, 3):
+            raise ValueError(f"data.randaugment_ops: got {randaugment_ops}; expected 0 for images "
+                             f"with {channels} channels (RandAugment's colour operations take 1 "
+                             "or 3)")
         self.mix, self.mix_alpha, self.mix_until = mix, mix_alpha, mix_until
         self.cutout = cutout
         self.randaugment_ops, self.randaugment_magnitude = randaugment_ops, randaugment_magnitude
@@ -190,20 +189,3 @@ class BatchLoader:
                                plan.mix.centres[batch])
         return mixed, mixed_targets(labels, partner_labels, lam, self.num_classes)
 
-
-def _check_options(mix, mix_alpha, cutout, randaugment_ops, randaugment_magnitude, channels):
-    """UserError (naming the config key) for augmentation options the loader cannot apply."""
-    if mix not in MIX_MODES:
-        raise UserError(f"data.mix: got {mix!r}; expected one of {', '.join(MIX_MODES)}")
-    if not mix_alpha > 0:
-        raise UserError(f"data.mix_alpha: got {mix_alpha!r}; expected a number > 0")
-    if cutout < 0 or randaugment_ops < 0:
-        key, value = ("data.cutout", cutout) if cutout < 0 else \
-            ("data.randaugment_ops", randaugment_ops)
-        raise UserError(f"{key}: got {value!r}; expected an integer >= 0 (0 = off)")
-    if not 0 <= randaugment_magnitude <= MAX_MAGNITUDE:
-        raise UserError(f"data.randaugment_magnitude: got {randaugment_magnitude!r}; expected "
-                        f"an integer in [0, {MAX_MAGNITUDE}]")
-    if randaugment_ops and channels not in (1, 3):
-        raise UserError(f"data.randaugment_ops: got {randaugment_ops}; expected 0 for images "
-                        f"with {channels} channels (RandAugment's colour operations take 1 or 3)")

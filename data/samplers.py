@@ -1,8 +1,6 @@
 """Which training images one epoch visits: instance, class-balanced or square-root sampling."""
 import torch
 
-from engine.errors import UserError
-
 STRATEGIES = ("instance", "class_balanced", "sqrt")
 
 
@@ -21,13 +19,16 @@ def epoch_indices(labels, strategy, generator, num_classes):
     Returns:
         int64 (N,) on the CPU.
     """
-    if strategy not in STRATEGIES:
-        raise UserError(f"data.sampler: got {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     n = labels.numel()
     if strategy == "instance":
         return torch.randperm(n, generator=generator)
     counts = torch.bincount(labels, minlength=num_classes)
-    weights = (counts > 0).double() if strategy == "class_balanced" else counts.double().sqrt()
+    if strategy == "class_balanced":
+        weights = (counts > 0).double()
+    elif strategy == "sqrt":
+        weights = counts.double().sqrt()
+    else:
+        raise ValueError(f"unknown sampler {strategy!r}; expected one of {', '.join(STRATEGIES)}")
     classes = torch.multinomial(weights, n, replacement=True, generator=generator)
     by_class = torch.argsort(labels, stable=True)
     starts = torch.cumsum(counts, 0) - counts

@@ -9,6 +9,7 @@ import math
 import torch
 
 from data.image_set import ImageSet
+from data.memory import check_fits
 from data.seeding import make_generator
 
 NOISE = 0.15       # std of the per-pixel noise, in [0, 1] pixel units
@@ -22,12 +23,28 @@ def make_synthetic(num_classes=10, train_per_class=100, test_per_class=20, image
     Returns:
         (train, test, classes): ImageSets of uint8 (num_classes * per_class, channels, image_size,
         image_size) images with int64 labels, class by class; names ``class0``, ``class1``, ...
+
+    Raises:
+        ValueError: the sets would not fit in the memory available now (from the arithmetic,
+            before anything is allocated).
     """
+    check_fits(peak_bytes(num_classes, train_per_class, test_per_class, image_size, channels),
+               f"data.synthetic: {num_classes} classes x ({train_per_class} + {test_per_class}) "
+               f"images of {channels}x{image_size}x{image_size}")
     generator = make_generator(seed, "synthetic")
     templates = _templates(num_classes, channels, image_size, generator)
     train = _draw(templates, train_per_class, generator)
     test = _draw(templates, test_per_class, generator)
     return train, test, [f"class{k}" for k in range(num_classes)]
+
+
+def peak_bytes(num_classes, train_per_class, test_per_class, image_size, channels):
+    """Bytes ``make_synthetic`` and ``build_data`` hold at their peak: the float32 templates, the
+    uint8 sets, two float32 working copies of the larger set while it is drawn, and one uint8
+    copy of the training set (its long-tailed subset)."""
+    pixels = channels * image_size * image_size
+    train, test = num_classes * train_per_class * pixels, num_classes * test_per_class * pixels
+    return 4 * num_classes * pixels + 2 * train + test + 8 * max(train, test)
 
 
 def _templates(num_classes, channels, size, generator):
@@ -48,7 +65,8 @@ def _templates(num_classes, channels, size, generator):
 def _draw(templates, per_class, generator):
     num_classes, channels, size, _ = templates.shape
     labels = torch.arange(num_classes).repeat_interleave(per_class)
-    noise = NOISE * torch.randn(len(labels), channels, size, size, generator=generator)
+    noise = torch.randn(len(labels), channels, size, size, generator=generator).mul_(NOISE)
     shift = BRIGHTNESS * torch.randn(len(labels), 1, 1, 1, generator=generator)
-    pixels = (templates[labels] + noise + shift).clamp(0, 1)
-    return ImageSet((pixels * 255).round().to(torch.uint8), labels)
+    pixels = templates[labels].add_(noise).add_(shift)  # in place: two float32 copies at most
+    del noise
+    return ImageSet(pixels.clamp_(0, 1).mul_(255).round_().to(torch.uint8), labels)

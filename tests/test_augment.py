@@ -6,8 +6,10 @@ import unittest
 import torch
 import torch.nn.functional as F
 
-from data.augment import (crop_flip, cutout, normalize, random_crop_flip, sample_crop_flip,
-                          sample_cutout)
+from data import BatchLoader, ImageSet
+from data.augment import crop_flip, cutout, normalize, sample_crop_flip, sample_cutout
+from data.samplers import epoch_indices
+from data.seeding import make_generator
 
 
 def reference_crop_flip(image, oy, ox, flip, padding):
@@ -57,17 +59,34 @@ class CropFlipTest(unittest.TestCase):
         self.assertTrue(torch.equal(out[0, 0], expected))
 
 
+def random_crop_flip(images, seed):
+    """The training path's crop and flip: one epoch of a BatchLoader (augment=True, padding 4,
+    identity normalisation) over ``images`` labelled 0..B-1, put back in the images' order."""
+    n, c = images.shape[:2]
+    loader = BatchLoader(ImageSet(images, torch.arange(n)), n, device=images.device,
+                         mean=(0.0,) * c, std=(1.0,) * c, train=True, augment=True, seed=seed)
+    batch, labels = next(iter(loader))
+    out = torch.empty_like(images)
+    out[labels] = (batch * 255).round().to(torch.uint8)
+    return out
+
+
 class RandomCropFlipTest(unittest.TestCase):
     def test_uses_the_sampled_parameters(self):
+        """The loader draws the epoch's order, then the crop parameters, from (seed, epoch)."""
         images = random_images(64, 3, 8, 8)
-        out = random_crop_flip(images, 4, torch.Generator().manual_seed(7))
-        params = sample_crop_flip(64, 4, torch.Generator().manual_seed(7))
-        self.assertTrue(torch.equal(out, crop_flip(images, *params, 4)))
+        out = random_crop_flip(images, 7)
+        generator = make_generator(7, "epoch", 0)
+        order = epoch_indices(torch.arange(64), "instance", generator, 64)
+        params = sample_crop_flip(64, 4, generator)
+        expected = torch.empty_like(images)
+        expected[order] = crop_flip(images[order], *params, 4)
+        self.assertTrue(torch.equal(out, expected))
 
     def test_every_output_is_a_valid_window(self):
         """Found by search over all windows and flips: no knowledge of the sampled parameters."""
         images = random_images(16, 3, 6, 6, seed=3)
-        out = random_crop_flip(images, 4, torch.Generator().manual_seed(1))
+        out = random_crop_flip(images, 1)
         padded = F.pad(images, (4, 4, 4, 4))
         for i in range(16):
             candidates = [padded[i, :, y:y + 6, x:x + 6].flip(-1) if flip
@@ -79,7 +98,7 @@ class RandomCropFlipTest(unittest.TestCase):
         """Image i is filled with value i + 1: its crop shows only i + 1 and padding zeros."""
         n = 200
         images = torch.arange(1, n + 1, dtype=torch.uint8).view(n, 1, 1, 1).expand(n, 3, 8, 8)
-        out = random_crop_flip(images.contiguous(), 4, torch.Generator().manual_seed(0))
+        out = random_crop_flip(images.contiguous(), 0)
         for i in range(n):
             self.assertEqual(set(out[i].unique().tolist()) - {0}, {i + 1})
 
@@ -98,8 +117,8 @@ class RandomCropFlipTest(unittest.TestCase):
     @unittest.skipUnless(torch.cuda.is_available(), "needs CUDA")
     def test_cuda_equals_cpu(self):
         images = random_images(32, 3, 8, 8)
-        cpu = random_crop_flip(images, 4, torch.Generator().manual_seed(5))
-        cuda = random_crop_flip(images.cuda(), 4, torch.Generator().manual_seed(5))
+        cpu = random_crop_flip(images, 5)
+        cuda = random_crop_flip(images.cuda(), 5)
         self.assertEqual(cuda.device.type, "cuda")
         self.assertTrue(torch.equal(cuda.cpu(), cpu))
 

@@ -1,7 +1,10 @@
 """Data sets: long-tail profiles and subsets, the stratified split, ImageFolder loading and its
 errors, the synthetic set, the CIFAR-10 and CIFAR-100 wrappers and build_data."""
+import contextlib
+import io
 import os
 import pickle
+import re
 import tempfile
 import unittest
 from types import SimpleNamespace
@@ -14,7 +17,6 @@ from PIL import Image
 import data
 from data import (DataBundle, ImageSet, build_data, channel_stats, load_cifar10, load_image_folder,
                   long_tail_counts, long_tail_indices, make_synthetic, stratified_split)
-from engine.errors import UserError
 
 
 def data_cfg(dataset="synthetic", root="unused", profile="none", factor=1.0, val_fraction=0.0,
@@ -46,11 +48,9 @@ class LongTailCountsTest(unittest.TestCase):
         self.assertEqual(long_tail_counts(70, 3, "none", 100), [70, 70, 70])
         self.assertEqual(long_tail_counts(70, 3, "exp", 1), [70, 70, 70])
 
-    def test_bad_profile_or_factor(self):
-        with self.assertRaisesRegex(UserError, "profile.*'linear'"):
+    def test_unknown_profile(self):
+        with self.assertRaisesRegex(ValueError, "unknown imbalance profile 'linear'"):
             long_tail_counts(10, 3, "linear", 2)
-        with self.assertRaisesRegex(UserError, "factor.*0.5"):
-            long_tail_counts(10, 3, "exp", 0.5)
 
 
 class LongTailIndicesTest(unittest.TestCase):
@@ -125,6 +125,7 @@ class ImageFolderTest(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.root = self.tmp.name
+        self.enterContext(contextlib.redirect_stdout(io.StringIO()))  # the channel notice
 
     def tearDown(self):
         self.tmp.cleanup()
@@ -160,7 +161,7 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(tuple(test.images.shape[1:]), (1, 5, 6))
         self.assertEqual(train.images[:, 0, 0, 0].tolist(), [0, 1, 10])
 
-    def test_mixed_modes_follow_first_image(self):
+    def test_mixed_modes_become_rgb(self):
         write_folder(self.root, {"a": 1, "b": 1})
         gray = np.full((5, 6), 77, np.uint8)
         write_image(os.path.join(self.root, "train", "b", "001.png"), gray)
@@ -172,7 +173,8 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(train.images[2, :, 0, 0].tolist(), [77, 77, 77])
         self.assertEqual(test.images[2, :, 0, 0].tolist(), [200, 0, 0])
 
-    def test_rgba_first_keeps_four_channels(self):
+    def test_rgba_first_drops_alpha(self):
+        """An RGBA first image no longer makes a 4-channel set: alpha is dropped everywhere."""
         rgba = np.zeros((4, 4, 4), np.uint8)
         rgba[..., 1], rgba[..., 3] = 90, 128
         for part in ("train", "test"):
@@ -180,9 +182,8 @@ class ImageFolderTest(unittest.TestCase):
             write_image(os.path.join(self.root, part, "y", "0.jpg"), np.full((4, 4, 3), 30,
                                                                              np.uint8))
         train, _, _ = load_image_folder(self.root)
-        self.assertEqual(tuple(train.images.shape), (2, 4, 4, 4))
-        self.assertEqual(train.images[0, :, 0, 0].tolist(), [0, 90, 0, 128])
-        self.assertEqual(int(train.images[1, 3].min()), 255, "opaque alpha added")
+        self.assertEqual(tuple(train.images.shape), (2, 3, 4, 4))
+        self.assertEqual(train.images[0, :, 0, 0].tolist(), [0, 90, 0])
 
     def test_ignores_other_files(self):
         write_folder(self.root, {"a": 2, "b": 1})
@@ -192,7 +193,7 @@ class ImageFolderTest(unittest.TestCase):
         self.assertEqual(len(train), 3)
 
     def assert_user_error(self, pattern):
-        with self.assertRaisesRegex(UserError, pattern) as caught:
+        with self.assertRaisesRegex(ValueError, pattern) as caught:
             load_image_folder(self.root)
         self.assertNotIn("\n", str(caught.exception))
 
@@ -210,7 +211,11 @@ class ImageFolderTest(unittest.TestCase):
     def test_no_class_folders(self):
         os.makedirs(os.path.join(self.root, "train"))
         os.makedirs(os.path.join(self.root, "test"))
-        self.assert_user_error("train'? has no class folders")
+        self.assert_user_error("train'? holds none as class folders; expected at least 2")
+
+    def test_one_class_is_an_error(self):
+        write_folder(self.root, {"only": 3})
+        self.assert_user_error("train'? holds only 'only' as class folders; expected at least 2")
 
     def test_class_without_images(self):
         write_folder(self.root, {"a": 1, "b": 1})
@@ -265,7 +270,7 @@ class SyntheticTest(unittest.TestCase):
 class CifarTest(unittest.TestCase):
     def test_missing_without_download_says_where(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(ValueError) as caught:
                 load_cifar10(root, download=False)
         message = str(caught.exception)
         self.assertIn(repr(root), message)
@@ -274,8 +279,9 @@ class CifarTest(unittest.TestCase):
 
     def test_failed_download_says_where(self):
         with mock.patch("torchvision.datasets.CIFAR10", side_effect=OSError("no network")):
-            with self.assertRaisesRegex(UserError, "under 'somewhere' and could not be "
-                                        "downloaded \\(no network\\): put cifar-10-batches-py"):
+            with self.assertRaisesRegex(ValueError, "under 'somewhere': not found, and it could "
+                                        "not be downloaded \\(no network\\): put "
+                                        "cifar-10-batches-py"):
                 load_cifar10("somewhere", download=True)
 
     def test_converts_to_channels_first_uint8(self):
@@ -293,6 +299,76 @@ class CifarTest(unittest.TestCase):
         self.assertEqual(train.labels.dtype, torch.int64)
         self.assertEqual(classes[3], "c3")
         self.assertTrue(train.images.is_contiguous())
+
+
+class Payload:
+    """Unpickling this object creates the folder ``marker``: code a planted file would run."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return os.mkdir, (self.marker,)
+
+
+class PlantedCifarTest(unittest.TestCase):
+    """A CIFAR-10 folder whose every file is a pickle that runs code: refused by its MD5 sums
+    with one line naming the file, and the code never runs."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.root = self.tmp.name
+        self.marker = os.path.join(self.root, "payload-ran")
+        folder = os.path.join(self.root, "cifar-10-batches-py")
+        os.makedirs(folder)
+        self.planted = os.path.join(folder, "data_batch_1")
+        for name in ["data_batch_%d" % i for i in range(1, 6)] + ["test_batch", "batches.meta"]:
+            with open(os.path.join(folder, name), "wb") as f:
+                pickle.dump(Payload(self.marker), f)
+
+    def test_the_payload_is_live(self):
+        """Unpickled without the check, the planted file runs its code (so the test can fail)."""
+        with open(self.planted, "rb") as f:
+            pickle.load(f)
+        self.assertTrue(os.path.isdir(self.marker))
+
+    def test_refused_without_download(self):
+        with self.assertRaises(ValueError) as caught:
+            load_cifar10(self.root, download=False)
+        message = str(caught.exception)
+        self.assertNotIn("\n", message)
+        self.assertIn(f"corrupted file {self.planted!r} (its MD5 sum is not the published one)",
+                      message)
+        self.assertNotIn("not found", message)
+        self.assertFalse(os.path.exists(self.marker))
+
+    def test_refused_when_the_download_fails(self):
+        with mock.patch("torchvision.datasets.cifar.download_and_extract_archive",
+                        side_effect=OSError("offline")) as download:
+            with self.assertRaisesRegex(ValueError, "corrupted file .*data_batch_1.* could not "
+                                        "be downloaded \\(offline\\)"):
+                load_cifar10(self.root, download=True)
+        download.assert_called_once()
+        self.assertFalse(os.path.exists(self.marker))
+
+    def test_missing_file_is_named(self):
+        os.remove(os.path.join(self.root, "cifar-10-batches-py", "batches.meta"))
+        for name in ["data_batch_%d" % i for i in range(1, 6)] + ["test_batch"]:
+            os.remove(os.path.join(self.root, "cifar-10-batches-py", name))
+        with self.assertRaisesRegex(ValueError, "not found \\('.*data_batch_1' is missing\\)"):
+            load_cifar10(self.root, download=False)
+
+    def test_nothing_in_data_unpickles(self):
+        """The CIFAR pickles are read by torchvision alone, after its MD5 checks."""
+        folder = os.path.dirname(data.__file__)
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(".py"):
+                with open(os.path.join(folder, name)) as f:
+                    source = f.read()
+                found = re.search(r"import pickle|pickle\.|torch\.load|np\.load|numpy\.load",
+                                  source)
+                self.assertIsNone(found, name)
 
 
 def write_fake_cifar100(root, train_per_class, test_per_class, seed=0):
@@ -343,10 +419,10 @@ class Cifar100Test(unittest.TestCase):
 
     def test_missing_without_download_says_where(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaises(UserError) as caught:
+            with self.assertRaises(ValueError) as caught:
                 data.load_cifar100(root, download=False)
         message = str(caught.exception)
-        self.assertIn("CIFAR-100 not found under " + repr(root), message)
+        self.assertIn(f"CIFAR-100 under {root!r}: not found", message)
         self.assertIn("cifar-100-python", message)
         self.assertNotIn("\n", message)
 
@@ -431,7 +507,7 @@ class BuildDataTest(unittest.TestCase):
         self.assertEqual((mean[1], std[1]), (1.0, 1.0))
 
     def test_imagefolder_dataset(self):
-        with tempfile.TemporaryDirectory() as root:
+        with tempfile.TemporaryDirectory() as root, contextlib.redirect_stdout(io.StringIO()):
             write_folder(root, {"a": 6, "b": 4})
             bundle = build_data(data_cfg("imagefolder", root, "step", 2, 0.25), seed=0)
         self.assertEqual(bundle.classes, ["a", "b"])
@@ -449,17 +525,34 @@ class BuildDataTest(unittest.TestCase):
 
     def test_cifar10_missing_is_user_error(self):
         with tempfile.TemporaryDirectory() as root:
-            with self.assertRaisesRegex(UserError, "CIFAR-10 not found"):
+            with self.assertRaisesRegex(ValueError, "CIFAR-10 under .*: not found"):
                 build_data(data_cfg("cifar10", root), seed=0)
 
     def test_factor_that_empties_a_class(self):
-        with self.assertRaisesRegex(UserError, "factor: 40 leaves class 'class3' without "
+        with self.assertRaisesRegex(ValueError, "factor: 40 leaves class 'class3' without "
                                     "training images; expected at most .* 30 "):
             build_data(data_cfg(profile="exp", factor=40), seed=0)
         self.assertEqual(build_data(data_cfg(profile="exp", factor=30), seed=0).cls_num_list[3], 1)
 
+    def test_fewer_than_two_classes(self):
+        with self.assertRaisesRegex(ValueError, "^data.dataset: synthetic has 1 class\\(es\\); a "
+                                    "classifier needs at least 2$"):
+            build_data(data_cfg(num_classes=1), seed=0)
+
+    def test_sizes_that_cannot_fit_are_refused_from_the_arithmetic(self):
+        """10 x (10^6 + 20) images of 3x32x32: 3.072e10 training bytes as uint8, 10 bytes per
+        training pixel at the peak (see make_synthetic), 307.2 GB in all."""
+        cfg = data_cfg(num_classes=10, train_per_class=10**6, test_per_class=20, image_size=32,
+                       channels=3)
+        with mock.patch("data.memory.available_bytes", return_value=16e9), \
+                mock.patch("torch.randn", side_effect=AssertionError("allocated")):
+            with self.assertRaisesRegex(ValueError, r"^data.synthetic: 10 classes x \(1000000 \+ "
+                                        r"20\) images of 3x32x32 need about 307.2 GB of memory; "
+                                        r"16.0 GB is available$"):
+                build_data(cfg, seed=0)
+
     def test_unknown_dataset(self):
-        with self.assertRaisesRegex(UserError, "data.dataset.*'mnist'"):
+        with self.assertRaisesRegex(ValueError, "unknown dataset 'mnist'"):
             build_data(data_cfg("mnist"), seed=0)
 
 

@@ -29,6 +29,7 @@ class ExportTest(unittest.TestCase):
         self.addCleanup(self.tmp.cleanup)
         self.out = os.path.join(self.tmp.name, "copy")
         self.source = (small_set(9, 0), small_set(6, 1), ["cat", "dog", "emu"])
+        self.enterContext(contextlib.redirect_stdout(io.StringIO()))  # the channel notice
 
     def run_main(self, *argv):
         with mock.patch.object(data, "load_cifar10", return_value=self.source), \

@@ -9,7 +9,6 @@ from data import BatchLoader, ImageSet, epoch_indices, normalize
 from data.randaugment import (OPS, SIGNED, apply_op, op_value, randaugment,
                               sample_randaugment)
 from data.seeding import make_generator
-from engine.errors import UserError
 
 
 def random_images(b, c=3, h=12, w=12, seed=0, low=0, high=256):
@@ -153,7 +152,7 @@ class LoaderRandAugmentTest(unittest.TestCase):
 
     def test_four_channel_images_are_refused(self):
         four = ImageSet(random_images(4, c=4), torch.arange(4))
-        with self.assertRaisesRegex(UserError, "data.randaugment_ops: got 2; expected 0 for "
+        with self.assertRaisesRegex(ValueError, "data.randaugment_ops: got 2; expected 0 for "
                                                "images with 4 channels"):
             BatchLoader(four, 2, device="cpu", mean=(0.0,) * 4, std=(1.0,) * 4, train=True,
                         augment=False, randaugment_ops=2)

@@ -17,7 +17,6 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 import data  # noqa: E402  (also runnable as python tools/export_imagefolder.py)
-from engine.errors import UserError  # noqa: E402
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
@@ -58,14 +57,14 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         if not 1 <= args.quality <= 95:
-            raise UserError(f"--quality: got {args.quality}; expected an integer in 1..95")
+            raise ValueError(f"--quality: got {args.quality}; expected an integer in 1..95")
         if os.path.exists(args.out):
-            raise UserError(f"--out: {args.out!r} exists already; expected a new folder")
+            raise ValueError(f"--out: {args.out!r} exists already; expected a new folder")
         train, test, classes = data.load_cifar10(args.root, download=True)
         for split, image_set in (("train", train), ("test", test)):
             export(image_set, classes, os.path.join(args.out, split), args.format, args.quality)
             print(f"wrote {len(image_set)} images to {os.path.join(args.out, split)}")
-    except UserError as error:
+    except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     return 0

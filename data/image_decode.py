@@ -1,0 +1,136 @@
+"""One image file decoded into uint8 pixels of its own kind: grayscale (1, H, W) or colour
+(3, H, W). The folder loader then picks one channel count for all images.
+
+Conversions, the same whatever the other images are:
+- 8-bit grayscale ('L') as stored; 1-bit ('1'): 0 -> 0, 1 -> 255.
+- Grayscale with alpha ('LA', 2-channel PNG): the gray values; alpha is dropped.
+- 16 bits per channel (PNG gray or colour, TIFF 'I;16', 'I;16B', 'I;16L', and 'I' with values
+  in 0..65535): each value v becomes the nearest 8-bit level, round(v * 255 / 65535) =
+  (v + 128) // 257: 0 -> 0, 65535 -> 255, and an 8-bit image stored as 16 bits (v * 257)
+  comes back exactly.
+- RGB as stored; RGBA, palette ('P', with or without transparency), CMYK, YCbCr and the other
+  colour modes: Pillow's conversion to RGB. Alpha and transparency are dropped (the colour
+  stored under transparent pixels is kept), as torchvision's own ImageFolder loader does.
+- 32-bit float ('F') images and 32-bit integer ones outside 0..65535 are refused.
+
+JPEG, PNG (but palette PNG) and WebP are decoded by torchvision, about twice as fast as Pillow,
+which decodes everything else and gives the message for files neither can read.
+"""
+import contextlib
+import io
+import struct
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+@contextlib.contextmanager
+def quiet_torchvision_io():
+    """Silence torchvision 0.29's notice, at import and at every decode, that its decoders move to
+    torchcodec: the pinned version has them."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*TorchVision are deprecated",
+                                category=DeprecationWarning)
+        yield
+
+
+with quiet_torchvision_io():
+    from torchvision.io import ImageReadMode, decode_image
+
+_PNG = b"\x89PNG\r\n\x1a\n"
+_JPEG = b"\xff\xd8"
+_PNG_PALETTE = b"\x03"  # IHDR colour type (the byte at offset 25) of palette PNGs
+_GRAY_MODES = ("1", "L", "LA", "La")
+_DEEP_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_ALPHA_MODES = ("LA", "La", "PA", "RGBA", "RGBa")
+# What Pillow raises for a corrupt, truncated or hostile file.
+_DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, IndexError, struct.error,
+                  Image.DecompressionBombError)
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """pixels: uint8 (1, H, W) grayscale or (3, H, W) RGB; alpha: an alpha channel or
+    transparency was dropped; deep: 16-bit values were scaled to 8 bits."""
+
+    pixels: torch.Tensor
+    alpha: bool
+    deep: bool
+
+
+def decode_file(path):
+    """The image in the file ``path`` (see the module docstring for the conversions).
+
+    Raises:
+        ValueError: one line naming the file: it cannot be read, is empty, is not an image
+            Pillow or torchvision can decode (corrupt, truncated), or has unsupported pixels.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise ValueError(f"data.root: cannot read image {path!r} ({exc.strerror or exc})") \
+            from None
+    if not raw:
+        raise ValueError(f"data.root: image {path!r} is empty (0 bytes)")
+    decoded = _decode_torchvision(raw)
+    return decoded if decoded is not None else _decode_pil(raw, path)
+
+
+def scale_16_to_8(values):
+    """uint8 nearest levels (v + 128) // 257 of 16-bit values v in 0..65535 (any int tensor)."""
+    return ((values.to(torch.int32) + 128) // 257).to(torch.uint8)
+
+
+def _decode_torchvision(raw):
+    """Decoded for a JPEG, non-palette PNG or WebP torchvision reads; None for anything else."""
+    is_png, is_jpeg = raw.startswith(_PNG), raw.startswith(_JPEG)
+    is_webp = raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
+    if not (is_png or is_jpeg or is_webp) or (is_png and raw[25:26] == _PNG_PALETTE):
+        return None
+    try:
+        with quiet_torchvision_io():
+            image = decode_image(torch.frombuffer(bytearray(raw), dtype=torch.uint8),
+                                 mode=ImageReadMode.UNCHANGED)
+    except RuntimeError:
+        return None
+    channels = image.shape[0]
+    if channels not in (1, 2, 3, 4) or (is_jpeg and channels == 4):  # CMYK JPEG: Pillow
+        return None
+    deep = image.dtype == torch.uint16
+    if not deep and image.dtype != torch.uint8:
+        return None
+    pixels = image[:1] if channels <= 2 else image[:3]
+    return Decoded(scale_16_to_8(pixels) if deep else pixels.contiguous(), channels in (2, 4),
+                   deep)
+
+
+def _decode_pil(raw, path):
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            image.load()
+            mode = image.mode
+            alpha = mode in _ALPHA_MODES or "transparency" in image.info
+            if mode in _DEEP_MODES or mode == "F":
+                array = np.asarray(image)
+            else:
+                array = np.asarray(image.convert("L" if mode in _GRAY_MODES else "RGB"))
+    except _DECODE_ERRORS as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"data.root: cannot decode image {path!r} ({reason})") from None
+    if mode == "F":
+        raise ValueError(f"data.root: image {path!r} has 32-bit float pixels (mode F); "
+                         "expected 8- or 16-bit images")
+    if mode in _DEEP_MODES:
+        values = torch.from_numpy(array.astype(np.int64))
+        if values.min() < 0 or values.max() > 65535:
+            raise ValueError(f"data.root: image {path!r} has values outside 0..65535 "
+                             f"({int(values.min())}..{int(values.max())}); expected 8- or "
+                             "16-bit images")
+        return Decoded(scale_16_to_8(values)[None], alpha, True)
+    pixels = torch.from_numpy(array.copy())
+    pixels = pixels[None] if pixels.dim() == 2 else pixels.permute(2, 0, 1).contiguous()
+    return Decoded(pixels, alpha, False)
