@@ -19,7 +19,7 @@ from engine.schedule import lr_factor
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-# The schema of DEVELOPERS.md, "Config", written out independently of engine/config.py.
+# The schema of DEVELOPERS.md, "Config", written out independently of engine/config/.
 DOCUMENTED_DEFAULTS = {
     "seed": 0,
     "device": "auto",
