@@ -18,7 +18,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description="Train an image classifier on balanced or long-tailed data from a YAML "
                     "config, or evaluate a checkpoint.",
-        epilog="Every config key is described in README.md. Runs are written to "
+        epilog="Every config key is described in docs/configuration.md (or: --keys). Runs are "
+               "written to "
                "runs/<run.name>/ (config.yaml, TensorBoard events, best.pt, last.pt, "
                "metrics.json).")
     parser.add_argument("--config", metavar="PATH",
@@ -27,6 +28,9 @@ def parse_args(argv=None):
                         metavar="KEY=VALUE",
                         help="override one config key, e.g. --set train.epochs=10 "
                              "(repeatable)")
+    parser.add_argument("--keys", action="store_true",
+                        help="print every config key with its default, allowed values and "
+                             "meaning, then exit")
     action = parser.add_mutually_exclusive_group()
     action.add_argument("--dry-run", action="store_true",
                         help="print the resolved config, the training set's class counts and "
@@ -36,6 +40,8 @@ def parse_args(argv=None):
     action.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run saved in RUN_DIR (its last.pt and config.yaml)")
     args = parser.parse_args(argv)
+    if args.keys:
+        return args
     if args.config is None and args.resume is None:
         parser.error("--config is required (or --resume RUN_DIR)")
     if args.config is None and args.overrides:
@@ -45,6 +51,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.keys:
+        from engine.config import docs
+        print(docs.render(), end="")
+        return 0
     try:
         from engine.config import load_config
 
@@ -56,7 +66,7 @@ def main(argv=None):
             app.evaluate_checkpoint(cfg, args.eval)
         else:
             app.train(cfg, resume_dir=args.resume)
-    except UserError as error:
+    except (UserError, ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return UserError.exit_code
     except Interrupted as stop:

@@ -8,7 +8,7 @@ import torch
 
 import data
 import losses
-import models
+from engine import builders
 from engine import checkpoint as ckpt
 from engine import distributed
 from engine.config import format_config
@@ -81,7 +81,7 @@ def _train(cfg, state, resume_dir, context):
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     eval_modules = stage2.freeze(model, cfg.train)
     post_step = stage2.maxnorm_step(model, cfg.train)
-    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(context.device)
+    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(context.device)
     train_loader = _loader(cfg, bundle, bundle.train, context, train=True)
     val_loader = _loader(cfg, bundle, bundle.val, context, train=False) if bundle.val else None
     writer = None
@@ -212,11 +212,11 @@ def _build_model(cfg, bundle, classifier_scales=True):
     """The model of ``cfg`` for ``bundle``'s data; with ``classifier_scales`` False, without
     the LWS scales even if the config has them (a stage-2 run adds them after loading its
     stage-1 weights)."""
-    model = models.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
+    model = builders.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
                                normed_classifier=cfg.model.normed_classifier,
                                width=cfg.model.width,
                                classifier_scales=classifier_scales and cfg.model.classifier_scales)
-    losses.init_final_bias(model, cfg.loss)
+    builders.init_final_bias(model, cfg.loss)
     return model
 
 

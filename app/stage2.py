@@ -11,8 +11,8 @@ import os
 import yaml
 from torch import nn
 
-import losses
 import models
+from engine import builders
 from engine import checkpoint as ckpt
 from engine.config import config_to_dict
 from engine.errors import UserError
@@ -60,7 +60,7 @@ def start_from(cfg, bundle, model):
     model.load_state_dict(state["model"])
     if cfg.train.reinit_classifier:
         models.final_linear(model).reset_parameters()
-        losses.init_final_bias(model, cfg.loss)
+        builders.init_final_bias(model, cfg.loss)
     if cfg.model.classifier_scales:
         models.add_classifier_scales(model)
     return {"path": path, "run": _run_name(path), "epoch": _epoch(state)}

@@ -21,8 +21,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import data  # noqa: E402
-import losses  # noqa: E402
-import models  # noqa: E402
+from engine import builders  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.distributed import Context, choose_device  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
@@ -77,8 +76,8 @@ def make_step(bundle, args, device, loader):
     cfg.model.name = args.model
     cfg.train.batch_size = args.batch_size
     torch.manual_seed(0)
-    model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
-    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
+    model = builders.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
+    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
                       run_dir=None, writer=None)
     return trainer.train_step

@@ -33,8 +33,7 @@ from PIL import Image
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import data  # noqa: E402
-import losses  # noqa: E402
-import models  # noqa: E402
+from engine import builders  # noqa: E402
 from engine.config import Config  # noqa: E402
 from engine.distributed import Context, choose_device  # noqa: E402
 from engine.files import write_text_atomic  # noqa: E402
@@ -95,7 +94,7 @@ def reference_images_per_s(train_set, args, device):
         shuffle=True, num_workers=args.workers, pin_memory=device.type == "cuda",
         drop_last=True, persistent_workers=args.workers > 0)
     torch.manual_seed(0)
-    model = models.build_model(args.model).to(device)
+    model = builders.build_model(args.model).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=2e-4)
     criterion = torch.nn.CrossEntropyLoss()
 
@@ -118,8 +117,8 @@ def engine_images_per_s(bundle, args, device, compile):
     cfg.train.batch_size = args.batch_size
     cfg.train.compile = compile
     torch.manual_seed(0)
-    model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
-    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
+    model = builders.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
+    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     loader = data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
     trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),

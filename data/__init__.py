@@ -41,11 +41,13 @@ def build_data(data_cfg, seed):
     Steps: load the source (the synthetic set's content does not depend on ``seed``); keep a
     long-tailed subset of the training set (``long_tail_counts`` with n_max = the largest class,
     images chosen with ``seed``); hold out a stratified validation split from it (``seed``); the
-    test set stays as loaded. mean/std: the published values for ``cifar10`` and ``cifar100``,
+    test set stays as loaded. mean/std: ``data_cfg.mean`` / ``std`` when given (a course-format
+    config gives the course's), else the published values for ``cifar10`` and ``cifar100``,
     otherwise computed from the final training images.
 
     Args:
         data_cfg: has dataset, root, download, imbalance.profile, imbalance.factor, val_fraction,
+            mean, std,
             synthetic.{num_classes, train_per_class, test_per_class, image_size, channels}.
         seed: int.
 
@@ -70,7 +72,9 @@ def build_data(data_cfg, seed):
     if data_cfg.val_fraction > 0:
         train_idx, val_idx = stratified_split(train.labels, data_cfg.val_fraction, seed)
         train, val = train.subset(train_idx), train.subset(val_idx)
-    if data_cfg.dataset in PUBLISHED_STATS:
+    if data_cfg.mean is not None:
+        mean, std = tuple(data_cfg.mean), tuple(data_cfg.std)
+    elif data_cfg.dataset in PUBLISHED_STATS:
         mean, std = PUBLISHED_STATS[data_cfg.dataset]
     else:
         mean, std = channel_stats(train.images)

@@ -32,7 +32,7 @@ class Trainer:
         bundle: data.DataBundle (train, val, test, classes, cls_num_list, ...).
         model: the model, already on ``context.device``; with ``train.channels_last`` the
             Trainer converts it to the channels-last memory format.
-        criterion: loss module from ``losses.build_loss``, on the same device.
+        criterion: loss module from ``engine.builders.build_loss``, on the same device.
         train_loader, val_loader: data.BatchLoader objects (val_loader may be None).
         context: engine.distributed.Context.
         run_dir: folder of this run (written by the main process only).

@@ -3,8 +3,6 @@ mean over a batch of hard (class index) or soft (probability row) targets."""
 import torch
 from torch import nn
 
-from engine.errors import UserError
-
 
 def class_counts(cls_num_list, what):
     """The training images per class as a float64 tensor (C,), every count checked to be >= 1.
@@ -14,16 +12,16 @@ def class_counts(cls_num_list, what):
         what: the loss or function that needs the counts, named in the error message.
 
     Raises:
-        UserError: the list is empty or not 1-D, or a count is not a positive finite number.
+        ValueError: the list is empty or not 1-D, or a count is not a positive finite number.
     """
     counts = torch.as_tensor(cls_num_list, dtype=torch.float64).detach().cpu()
     if counts.dim() != 1 or counts.numel() == 0:
-        raise UserError(f"{what}: got class counts of shape {tuple(counts.shape)}; "
+        raise ValueError(f"{what}: got class counts of shape {tuple(counts.shape)}; "
                         "expected one count per class")
     bad = ~(torch.isfinite(counts) & (counts >= 1))
     if bad.any():
         index = int(bad.nonzero()[0])
-        raise UserError(f"{what}: class {index} has {counts[index].item():g} training images; "
+        raise ValueError(f"{what}: class {index} has {counts[index].item():g} training images; "
                         "expected at least 1 in every class")
     return counts
 

@@ -1,135 +1,30 @@
-"""Sigmoid (one-vs-all) losses and the class-balanced loss of Cui et al. 2019."""
+"""Class-balanced weights from the effective number of samples (Cui et al. 2019)."""
+import math
+
 import torch
-import torch.nn.functional as F
 
-from engine.errors import UserError
-from losses._common import ClassWeightedLoss, float_logits, require_class_indices
-from losses.focal_loss import focal_loss, reweight
-
-CB_LOSS_TYPES = ("focal", "sigmoid", "softmax", "softmax_focal")
+from losses._common import class_counts
 
 
-def _one_vs_all(input, target, weight, gamma):
-    """Per-output weighted sigmoid focal terms (N, C), float32 (float64 for float64 logits).
+def class_balanced_weights(cls_num_list, beta=0.9999):
+    """Class-balanced weights from the effective number of samples (Cui et al. 2019).
 
-    With y = one_hot(target) and s = 2y - 1, the binary cross-entropy with logits is
-    softplus(-s z), and Cui et al.'s modulator exp(-gamma y z - gamma log(1 + exp(-z))) is
-    exp(-gamma softplus(s z)) ((1 - sigmoid(z))^gamma where y = 1, sigmoid(z)^gamma where
-    y = 0); both stay finite for any z. Row i is multiplied by w_{y_i} when weight is given.
-    """
-    require_class_indices(target, "the sigmoid losses")
-    logits = float_logits(input)
-    sign = 2.0 * F.one_hot(target, logits.shape[1]).to(logits.dtype) - 1.0
-    terms = F.softplus(-sign * logits)
-    if gamma != 0:
-        terms = torch.exp(-gamma * F.softplus(sign * logits)) * terms
-    if weight is not None:
-        terms = terms * weight.to(logits.dtype)[target, None]
-    return terms
-
-
-def sigmoid_loss(input, target, weight=None):
-    """One-vs-all sigmoid cross-entropy, averaged over all N * C outputs.
-
-    loss = sum_{i,j} w_{y_i} BCE(x_ij, [j == y_i]) / (N C).
+    w_i = (1 - beta) / (1 - beta^n_i), normalised so that sum_i w_i = C. beta = 0 gives all
+    ones; beta -> 1 approaches inverse class frequency.
 
     Args:
-        input: logits (N, C), any float dtype (computed in float32, or float64).
-        target: class indices int64 (N,).
-        weight: optional class weights (C,), applied to every output of a sample by its class.
+        cls_num_list: C training-image counts, each >= 1.
+        beta: in [0, 1) (the config checks ``loss.beta``).
 
     Returns:
-        scalar loss, float32 (float64 for float64 logits).
-    """
-    return _one_vs_all(input, target, weight, 0.0).mean()
-
-
-def sigmoid_focal_loss(input, target, weight=None, gamma=0.0):
-    """Sigmoid focal loss of Cui et al. 2019, summed over classes and averaged over samples.
-
-    loss = sum_{i,j} w_{y_i} m_ij BCE(x_ij, y_ij) / N, with y_ij = [j == y_i] and the modulator
-    m_ij = exp(-gamma y_ij x_ij - gamma log(1 + exp(-x_ij))).
-
-    Args:
-        input: logits (N, C), any float dtype (computed in float32, or float64).
-        target: class indices int64 (N,).
-        weight: optional class weights (C,), applied to every output of a sample by its class.
-        gamma: focusing exponent >= 0.
-
-    Returns:
-        scalar loss, float32 (float64 for float64 logits).
-    """
-    return _one_vs_all(input, target, weight, gamma).sum() / target.numel()
-
-
-def class_balanced_loss(logits, labels, samples_per_cls, loss_type="focal", beta=0.9999,
-                        gamma=1.0):
-    """Class-balanced loss (Cui et al. 2019): a loss weighted by ``reweight(samples_per_cls, beta)``.
-
-    loss_type:
-        ``focal``: ``sigmoid_focal_loss`` (sum over the N * C outputs / N);
-        ``sigmoid``: ``sigmoid_loss`` (mean over the N * C outputs);
-        ``softmax``: weighted softmax cross-entropy, sum_i w_{y_i} CE_i / sum_i w_{y_i}
-        (as ``F.cross_entropy(weight=...)``);
-        ``softmax_focal``: weighted softmax focal loss, normalised the same way (``FocalLoss``).
-
-    Args:
-        logits: (N, C), any float dtype (computed in float32, or float64).
-        labels: class indices int64 (N,).
-        samples_per_cls: C training-image counts, each >= 1.
-        loss_type: one of CB_LOSS_TYPES.
-        beta: effective-number beta in [0, 1).
-        gamma: focusing exponent >= 0 (``focal`` and ``softmax_focal``).
-
-    Returns:
-        scalar loss, float32 (float64 for float64 logits).
+        float32 tensor (C,) on the CPU.
 
     Raises:
-        UserError: unknown loss_type, beta outside [0, 1) or a count below 1.
+        ValueError: an empty list, or a count below 1.
     """
-    if loss_type not in CB_LOSS_TYPES:
-        raise UserError(f"class_balanced_loss: got loss_type {loss_type!r}; "
-                        f"expected one of {', '.join(CB_LOSS_TYPES)}")
-    weight = reweight(samples_per_cls, beta).to(logits.device)
-    if weight.numel() != logits.shape[1]:
-        raise UserError(f"class_balanced_loss: got {weight.numel()} class counts for "
-                        f"{logits.shape[1]} classes")
-    if loss_type == "focal":
-        return sigmoid_focal_loss(logits, labels, weight, gamma)
-    if loss_type == "sigmoid":
-        return sigmoid_loss(logits, labels, weight)
-    return focal_loss(logits, labels, weight, gamma if loss_type == "softmax_focal" else 0.0)
-
-
-class SigmoidLoss(ClassWeightedLoss):
-    """One-vs-all sigmoid cross-entropy with optional class weights; see ``sigmoid_loss``.
-
-    Shape:
-        input (N, C) logits, target (N,) int64 class indices -> scalar, float32.
-    """
-
-    def forward(self, input, target):
-        return sigmoid_loss(input, target, self.weight)
-
-
-class SigmoidFocalLoss(ClassWeightedLoss):
-    """Sigmoid focal loss of Cui et al. 2019 with optional class weights; see
-    ``sigmoid_focal_loss``. With class-balanced weights it is their class-balanced focal loss.
-
-    Args:
-        weight: optional class weights (C,); a float32 buffer.
-        gamma: focusing exponent >= 0.
-
-    Shape:
-        input (N, C) logits, target (N,) int64 class indices -> scalar, float32.
-    """
-
-    def __init__(self, weight=None, gamma=0.0):
-        super().__init__(weight)
-        self.gamma = float(gamma)
-
-    def forward(self, input, target):
-        return sigmoid_focal_loss(input, target, self.weight, self.gamma)
-
-    def extra_repr(self):
-        return f"gamma={self.gamma}"
+    counts = class_counts(cls_num_list, "class-balanced weights")
+    # 1 - beta^n, accurate for beta close to 1; 0^n = 0 for counts >= 1.
+    one_minus_power = (-torch.expm1(counts * math.log(beta)) if beta > 0
+                       else torch.ones_like(counts))
+    weights = (1.0 - beta) / one_minus_power
+    return (weights * (counts.numel() / weights.sum())).float()

@@ -1,37 +1,9 @@
-"""Class-balanced weights (Cui et al. 2019) and the softmax focal loss (Lin et al. 2017)."""
-import math
-
+"""The softmax focal loss (Lin et al. 2017): ``loss.name: focal``; the sigmoid focal loss of
+Cui et al. is ``sigmoid_focal`` (``losses/sigmoid.py``)."""
 import torch
 import torch.nn.functional as F
 
-from engine.errors import UserError
-from losses._common import ClassWeightedLoss, class_counts, float_logits, weighted_mean
-
-
-def reweight(cls_num_list, beta=0.9999):
-    """Class-balanced weights from the effective number of samples (Cui et al. 2019).
-
-    w_i = (1 - beta) / (1 - beta^n_i), normalised so that sum_i w_i = C. beta = 0 gives all
-    ones; beta -> 1 approaches inverse class frequency.
-
-    Args:
-        cls_num_list: C training-image counts, each >= 1.
-        beta: in [0, 1).
-
-    Returns:
-        float32 tensor (C,) on the CPU.
-
-    Raises:
-        UserError: beta outside [0, 1), or a count below 1.
-    """
-    if not 0.0 <= beta < 1.0:
-        raise UserError(f"reweight: got beta {beta}; expected a number in [0, 1)")
-    counts = class_counts(cls_num_list, "class-balanced weights")
-    # 1 - beta^n, accurate for beta close to 1; 0^n = 0 for counts >= 1.
-    one_minus_power = (-torch.expm1(counts * math.log(beta)) if beta > 0
-                       else torch.ones_like(counts))
-    weights = (1.0 - beta) / one_minus_power
-    return (weights * (counts.numel() / weights.sum())).float()
+from losses._common import ClassWeightedLoss, float_logits, weighted_mean
 
 
 def focal_loss(input, target, weight=None, gamma=0.0):
@@ -106,7 +78,8 @@ class FocalLoss(ClassWeightedLoss):
     ``FocalLoss(weight, gamma=0.)`` equals ``nn.CrossEntropyLoss(weight)``. See ``focal_loss``.
 
     Args:
-        weight: optional class weights (C,) (e.g. ``reweight(...)``); a float32 buffer.
+        weight: optional class weights (C,) (e.g. ``class_balanced_weights(...)``); a float32
+            buffer.
         gamma: focusing exponent >= 0.
 
     Shape:

@@ -6,10 +6,15 @@ import math
 import torch
 import torch.nn.functional as F
 
-from engine.errors import UserError
 from losses._common import ClassWeightedLoss, class_counts, float_logits, weighted_mean
 
-LAS_SCHEDULES = ("concave", "linear", "convex")
+# schedule -> eps_y from r in [0, 1] (0 for the smallest class, 1 for the largest), head, tail
+LAS_SCHEDULES = {
+    "concave": lambda r, head, tail: tail + (head - tail) * torch.sin(math.pi / 2 * r),
+    "linear": lambda r, head, tail: tail + (head - tail) * r,
+    "convex": lambda r, head, tail: head + (head - tail) * torch.sin(3 * math.pi / 2
+                                                                     + math.pi / 2 * r),
+}
 
 
 def las_smoothing(cls_num_list, head=0.3, tail=0.0, schedule="concave"):
@@ -31,25 +36,15 @@ def las_smoothing(cls_num_list, head=0.3, tail=0.0, schedule="concave"):
         float64 tensor (C,) on the CPU.
 
     Raises:
-        UserError: unknown schedule, head or tail outside [0, 1), fewer than 2 classes or a
-            count below 1.
+        ValueError: fewer than 2 classes or a count below 1 (head, tail and schedule are
+            checked by the config, ``loss.las_*``).
     """
-    if schedule not in LAS_SCHEDULES:
-        raise UserError(f"loss.las_schedule: got {schedule!r}; expected one of "
-                        f"{', '.join(LAS_SCHEDULES)}")
-    for key, value in (("loss.las_head", head), ("loss.las_tail", tail)):
-        if not 0.0 <= value < 1.0:
-            raise UserError(f"{key}: got {value!r}; expected a number in [0, 1)")
     counts = class_counts(cls_num_list, "label-aware smoothing")
     if counts.numel() < 2:
-        raise UserError("label-aware smoothing: got 1 class; expected at least 2")
+        raise ValueError("label-aware smoothing: got 1 class; expected at least 2")
     spread = counts.max() - counts.min()
     r = (counts - counts.min()) / spread if spread > 0 else torch.ones_like(counts)
-    if schedule == "concave":
-        return tail + (head - tail) * torch.sin(math.pi / 2 * r)
-    if schedule == "linear":
-        return tail + (head - tail) * r
-    return head + (head - tail) * torch.sin(3 * math.pi / 2 + math.pi / 2 * r)
+    return LAS_SCHEDULES[schedule](r, head, tail)
 
 
 def las_targets(smoothing):

@@ -1,7 +1,6 @@
 """Label-distribution-aware margin loss (Cao et al. 2019)."""
 import torch.nn.functional as F
 
-from engine.errors import UserError
 from losses._common import ClassWeightedLoss, class_counts, float_logits, require_class_indices
 
 
@@ -29,9 +28,6 @@ class LDAMLoss(ClassWeightedLoss):
 
     def __init__(self, cls_num_list, max_margin=0.5, scale=30.0, weight=None):
         super().__init__(weight)
-        if not max_margin > 0 or not scale > 0:
-            raise UserError(f"LDAM: got max_margin {max_margin} and scale {scale}; "
-                            "expected both > 0")
         counts = class_counts(cls_num_list, "ldam loss")
         margins = counts.pow(-0.25)
         self.register_buffer("margins", (margins * (max_margin / margins.max())).float())

@@ -7,6 +7,7 @@ from torch import nn
 
 import models
 from app import tau_norm
+from engine import builders
 from models.classifier_norms import maxnorm_, relative_radius, tau_normalised_logits
 
 
@@ -110,9 +111,9 @@ class ScaledClassifierTest(unittest.TestCase):
 
     def test_build_model_wraps_the_final_layer(self):
         torch.manual_seed(0)
-        plain = models.build_model("resnet20", (3, 16, 16), 5)
+        plain = builders.build_model("resnet20", (3, 16, 16), 5)
         torch.manual_seed(0)
-        scaled = models.build_model("resnet20", (3, 16, 16), 5, classifier_scales=True)
+        scaled = builders.build_model("resnet20", (3, 16, 16), 5, classifier_scales=True)
         self.assertIsInstance(scaled.fc, models.ScaledClassifier)
         self.assertIs(models.final_linear(scaled), scaled.fc.layer)
         self.assertIs(models.classifier_module(scaled), scaled.fc)

@@ -14,7 +14,7 @@ from torch import nn
 from torch._dynamo.testing import CompileCounterWithBackend
 
 import data
-import losses
+from engine import builders
 from engine.compiled_step import CompiledStep
 from engine.config import Config
 from engine.distributed import Context
@@ -101,7 +101,7 @@ class TrainerCompiledStepTest(unittest.TestCase):
         counts = [40, 20, 12, 8]
         loader = data.BatchLoader(train, 16, device="cpu", mean=MEAN, std=STD, train=True,
                                   augment=True, drop_last=True)
-        return Trainer(cfg, bundle, model, losses.build_loss(cfg.loss, counts), loader, None,
+        return Trainer(cfg, bundle, model, builders.build_loss(cfg.loss, counts), loader, None,
                        Context(0, 1, torch.device("cpu")), run_dir=None, writer=None)
 
     def test_two_epochs_give_the_eager_weights_statistics_and_momenta(self):

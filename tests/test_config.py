@@ -9,16 +9,17 @@ import textwrap
 import unittest
 from unittest import mock
 
+import torch
 import yaml
 
-from engine.config import (Config, config_from_dict, config_to_dict, dump_config,
-                           format_config, load_config, parse_override)
-from engine.errors import UserError
+from engine.config import (Config, ConfigError, config_to_dict, dump_config,
+                           format_config, load_config, parse_override, rules)
+from engine.config.course import COURSE_MEAN, COURSE_STD
 from engine.schedule import lr_factor
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-# The schema of DEVELOPERS.md, "Config", written out independently of engine/config.py.
+# The schema of DEVELOPERS.md, "Config", written out independently of engine/config/.
 DOCUMENTED_DEFAULTS = {
     "seed": 0,
     "device": "auto",
@@ -27,7 +28,7 @@ DOCUMENTED_DEFAULTS = {
     "data": {
         "dataset": "cifar10", "root": "data", "download": True,
         "imbalance": {"profile": "none", "factor": 1.0},
-        "val_fraction": 0.1, "augment": True, "sampler": "instance", "sampler_epoch": 0,
+        "val_fraction": 0.1, "augment": True, "mean": None, "std": None, "sampler": "instance", "sampler_epoch": 0,
         "mix": "none", "mix_alpha": 1.0, "mix_until": 0, "cutout": 0, "randaugment_ops": 0,
         "randaugment_magnitude": 9,
         "synthetic": {"num_classes": 10, "train_per_class": 100, "test_per_class": 20,
@@ -109,8 +110,9 @@ class TempDirTest(unittest.TestCase):
         return path
 
     def assert_user_error(self, call, *fragments):
-        """``call()`` raises a one-line UserError containing every fragment; returns it."""
-        with self.assertRaises(UserError) as caught:
+        """``call()`` raises a one-line ValueError, TypeError or OSError containing every
+        fragment; returns its message."""
+        with self.assertRaises((ValueError, TypeError, OSError)) as caught:
             call()
         message = str(caught.exception)
         self.assertNotIn("\n", message)
@@ -119,20 +121,20 @@ class TempDirTest(unittest.TestCase):
         return message
 
 
-class DefaultsTest(unittest.TestCase):
+class DefaultsTest(TempDirTest):
     def test_defaults_are_the_documented_schema(self):
         self.assertEqual(config_to_dict(Config()), DOCUMENTED_DEFAULTS)
 
     def test_defaults_validate(self):
-        self.assertEqual(config_from_dict({}), Config())
+        named = dataclasses.replace(Config(), run=dataclasses.replace(Config().run, name="d"))
+        self.assertEqual(load_config(self.write("d.yaml", format_config(Config()))), named)
+        self.assertEqual(load_config(self.write("d.yaml", "seed: 0\n")), named)
 
-    def test_empty_file_gives_defaults_named_after_the_file(self):
-        with tempfile.TemporaryDirectory() as tmp:
-            path = os.path.join(tmp, "empty.yaml")
-            open(path, "w").close()
-            cfg = load_config(path)
-        self.assertEqual(cfg, dataclasses.replace(Config(), run=dataclasses.replace(
-            Config().run, name="empty")))
+    def test_empty_file_is_an_error_naming_the_file(self):
+        for text in ("", "# only a comment\n", "---\n"):
+            with self.subTest(text=text):
+                path = self.write("empty.yaml", text)
+                self.assert_user_error(lambda: load_config(path), path, "is empty")
 
 
 class ShippedConfigsTest(unittest.TestCase):
@@ -265,13 +267,22 @@ class ValidationTest(TempDirTest):
         ("train.momentum=1.0", "train.momentum: got 1.0;", "in [0, 1)"),
         ("train.weight_decay=-1e-4", "train.weight_decay: got -0.0001;", ">= 0"),
         ("train.lr_decay=0", "train.lr_decay: got 0;", "in (0, 1]"),
-        ("seed=-1", "seed: got -1;", "an integer >= 0"),
+        ("seed=-1", "seed: got -1;", "an integer in [0, 2**64)"),
         ("train.milestones=[15,10]", "train.milestones: got [15, 10];", "increasing"),
         ("train.milestones=[10,10]", "train.milestones: got [10, 10];", "increasing"),
         ("train.milestones=[0,10]", "train.milestones: got [0, 10];", "epochs >= 1"),
         ("train.warmup_epochs=-1", "train.warmup_epochs: got -1;", ">= 0"),
         ("eval.few_shot=200", "eval.few_shot: got 200;", "<= eval.many_shot (100)"),
         ("run.name=a/b", "run.name: got 'a/b';", "without '/'"),
+        ("run.name=..", "run.name: got '..';", "a folder name"),
+        ("seed=18446744073709551616", "seed: got 18446744073709551616;", "[0, 2**64)"),
+        ("seed=2**70", "seed: got '2**70';", "an integer"),
+        ("loss.ldam_max_margin=0", "loss.ldam_max_margin: got 0;", "a number > 0"),
+        ("loss.ldam_scale=-1", "loss.ldam_scale: got -1;", "a number > 0"),
+        ("data.mean=[0.5, 0.5]", "data.mean: got [0.5, 0.5];", "3, each in [0, 1]"),
+        ("data.mean=[0.5, 0.5, 2]", "data.mean: got [0.5, 0.5, 2];", "3, each in [0, 1]"),
+        ("data.std=[0.2, 0, 0.2]", "data.std: got [0.2, 0, 0.2];", "3, each > 0"),
+        ("data.std=0.2", "data.std: got 0.2;", "null or a list of numbers"),
         ("data.synthetic.num_classes=1", "data.synthetic.num_classes: got 1;", ">= 2"),
         # choices
         ("model.name=resnet33", "model.name: got 'resnet33';", "resnet32, resnet44"),
@@ -395,6 +406,79 @@ class ValidationTest(TempDirTest):
         self.assert_user_error(lambda: load_config(path), path, "got a list")
 
 
+class InputHardeningTest(TempDirTest):
+    """Duplicate keys, NUL bytes, seeds beyond the generators and data too large for memory."""
+
+    def test_duplicate_keys_name_the_key_and_both_lines(self):
+        cases = [("seed: 0\ntrain: {epochs: 3}\nseed: 5\n", "'seed'", "lines 1 and 3"),
+                 ("train:\n  epochs: 3\nloss: {}\ntrain:\n  lr: 0.1\n", "'train'",
+                  "lines 1 and 4"),
+                 ("data:\n  imbalance:\n    factor: 2\n    factor: 3\n", "'factor'",
+                  "lines 3 and 4"),
+                 ("Train: {epochs: 3, epochs: 4}\n", "'epochs'", "lines 1 and 1")]
+        for text, key, lines in cases:
+            with self.subTest(text=text):
+                path = self.write("dup.yaml", text)
+                self.assert_user_error(lambda: load_config(path), path, key, "twice", lines)
+
+    def test_duplicate_keys_in_an_override_value(self):
+        self.assert_user_error(lambda: parse_override("data.imbalance={factor: 2, factor: 3}"),
+                               "data.imbalance: got", "YAML value")
+
+    def test_nul_byte_in_the_run_name_names_run_name(self):
+        path = self.write("nul.yaml", 'run: {name: "a\\0b"}\n')
+        message = self.assert_user_error(lambda: load_config(path), "run.name: got 'a\\x00b'")
+        self.assertNotIn("run.dir", message)
+
+    def test_seed_range_is_the_generators(self):
+        largest = 2 ** 64 - 1
+        torch.Generator().manual_seed(largest)
+        with self.assertRaises((RuntimeError, ValueError)):
+            torch.Generator().manual_seed(largest + 1)
+        path = self.write("seed.yaml", f"seed: {largest}\n")
+        self.assertEqual(load_config(path).seed, largest)
+        self.assert_user_error(lambda: load_config(path, [f"seed={largest + 1}"]),
+                               "seed: got 18446744073709551616;")
+
+    def test_wrong_types_are_type_errors_and_bad_values_value_errors(self):
+        path = self.write("base.yaml", "seed: 1\n")
+        for override, error in (("train.lr=fast", TypeError), ("train=5", TypeError),
+                                ("model.name=3", TypeError), ("train.lr=-1", ValueError),
+                                ("model.name=resnet33", ValueError)):
+            with self.subTest(override=override), self.assertRaises(error) as caught:
+                load_config(path, [override])
+            self.assertIsInstance(caught.exception, ConfigError)
+
+    def test_synthetic_sizes_beyond_memory_are_refused_from_their_arithmetic(self):
+        path = self.write("synthetic.yaml", "data: {dataset: synthetic}\n")
+        huge = ["data.synthetic.num_classes=100000", "data.synthetic.train_per_class=100000"]
+        message = self.assert_user_error(lambda: load_config(path, huge), "data.synthetic: got",
+                                         "fit in memory", "GiB")
+        self.assertIn("'num_classes': 100000", message)
+        cfg = load_config(path)
+        # 10 classes x 120 images x 3 x 32 x 32 kept + 10 x 100 x 3 x 32 x 32 x 12 while made
+        need = 10 * 3 * 32 * 32 * (120 + 100 * 12)
+        rules._synthetic_size_rule(cfg.data, limit=need)
+        with self.assertRaises(ConfigError):
+            rules._synthetic_size_rule(cfg.data, limit=need - 1)
+        cfg.data.dataset = "cifar10"
+        rules._synthetic_size_rule(cfg.data, limit=0)   # only generated data is sized here
+
+    def test_mean_and_std_come_together_with_one_value_per_channel(self):
+        path = self.write("norm.yaml", "data: {dataset: synthetic}\n")
+        cfg = load_config(path, ["data.mean=[0.5, 0.5, 0.5]", "data.std=[0.25, 0.25, 1]"])
+        self.assertEqual((cfg.data.mean, cfg.data.std), ([0.5, 0.5, 0.5], [0.25, 0.25, 1.0]))
+        self.assertIsInstance(cfg.data.std[2], float)
+        self.assert_user_error(lambda: load_config(path, ["data.mean=[0.5, 0.5, 0.5]"]),
+                               "data.std: got None;", "data.mean is given")
+        self.assert_user_error(lambda: load_config(path, ["data.std=[0.5, 0.5, 0.5]"]),
+                               "data.mean: got None;")
+        self.assert_user_error(
+            lambda: load_config(path, ["data.mean=[0.5, 0.5, 0.5]", "data.std=[1, 1, 1]",
+                                       "data.synthetic.channels=1"]),
+            "data.mean: got [0.5, 0.5, 0.5];", "data.synthetic.channels 1")
+
+
 class CourseFormatTest(TempDirTest):
     def test_full_focal_course_file(self):
         cfg = load_config(self.write("cb_focal.yaml", COURSE_FOCAL))
@@ -416,6 +500,9 @@ class CourseFormatTest(TempDirTest):
             "loss.reweight": (cfg.loss.reweight, "class_balanced"),
             "loss.beta": (cfg.loss.beta, 0.999),
             "loss.gamma": (cfg.loss.gamma, 2.0),
+            "data.augment": (cfg.data.augment, True),
+            "data.mean": (cfg.data.mean, [0.4914, 0.4822, 0.4465]),
+            "data.std": (cfg.data.std, [0.2023, 0.1994, 0.2010]),
             "run.name": (cfg.run.name, "cb_focal"),
         }
         for key, (got, want) in expected.items():
@@ -444,7 +531,8 @@ class CourseFormatTest(TempDirTest):
     def test_course_file_equals_its_translation_in_our_schema(self):
         ours = self.write("ours.yaml", textwrap.dedent("""\
             model: {name: resnet32}
-            data: {imbalance: {profile: exp, factor: 100}}
+            data: {imbalance: {profile: exp, factor: 100}, augment: true,
+                   mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.2010]}
             loss: {name: focal, reweight: class_balanced, beta: 0.999, gamma: 2}
             train: {batch_size: 64, lr: 0.05, weight_decay: 0.0005, epochs: 30,
                     milestones: [20, 25], lr_decay: 0.1, schedule: step, warmup_epochs: 3,
@@ -460,6 +548,27 @@ class CourseFormatTest(TempDirTest):
             with self.subTest(text=text):
                 cfg = load_config(self.write("partial.yaml", text))
                 self.assertEqual((cfg.model.name, cfg.train.lr_decay), (model, 0.1))
+
+    def test_course_files_train_with_the_course_pipeline(self):
+        for text in (COURSE_FOCAL, COURSE_CE, "network: {model: VanillaCNN}\n"):
+            with self.subTest(text=text[:20]):
+                cfg = load_config(self.write("course.yaml", text))
+                self.assertEqual((cfg.data.mean, cfg.data.std), (COURSE_MEAN, COURSE_STD))
+                self.assertEqual((cfg.data.augment, cfg.train.schedule, cfg.train.lr_decay),
+                                 (True, "step", 0.1))
+        self.assertEqual((COURSE_MEAN, COURSE_STD),
+                         ([0.4914, 0.4822, 0.4465], [0.2023, 0.1994, 0.2010]))
+        ours = load_config(os.path.join(CONFIG_DIR, "resnet32_focal.yaml"))
+        self.assertEqual((ours.data.mean, ours.data.std), (None, None))
+
+    def test_course_settings_can_be_overridden_and_are_not_shared(self):
+        path = self.write("course.yaml", COURSE_FOCAL)
+        cfg = load_config(path, ["data.mean=null", "data.std=null", "data.augment=false",
+                                 "data.imbalance.factor=10"])
+        self.assertEqual((cfg.data.mean, cfg.data.std, cfg.data.augment), (None, None, False))
+        cfg.data.mean = None
+        again = load_config(path)
+        self.assertEqual((again.data.mean, again.data.imbalance.factor), (COURSE_MEAN, 100.0))
 
     def test_overrides_use_our_schema(self):
         cfg = load_config(self.write("cb_focal.yaml", COURSE_FOCAL),
@@ -663,7 +772,8 @@ class SerialisationTest(TempDirTest):
                 path = os.path.join(self.tmp, "config.yaml")
                 dump_config(cfg, path)
                 self.assertEqual(load_config(path), cfg)
-                self.assertEqual(config_from_dict(config_to_dict(cfg)), cfg)
+                plain = self.write("plain.yaml", yaml.safe_dump(config_to_dict(cfg)))
+                self.assertEqual(load_config(plain, [f"run.name={cfg.run.name}"]), cfg)
 
     def test_dict_is_plain_data(self):
         cfg = load_config(os.path.join(CONFIG_DIR, "resnet32_focal.yaml"))

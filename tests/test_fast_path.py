@@ -7,8 +7,7 @@ import torchvision.transforms.functional as TF
 from PIL import Image
 
 import data
-import losses
-import models
+from engine import builders
 from engine.config import Config
 from engine.distributed import Context
 from engine.trainer import Trainer
@@ -54,13 +53,13 @@ class FastPathTest(unittest.TestCase):
         self.assertTrue(cfg.train.channels_last)
         counts = [50] * 10
         torch.manual_seed(0)
-        model = models.build_model("resnet20").double()
-        plain_model = models.build_model("resnet20").double()
+        model = builders.build_model("resnet20").double()
+        plain_model = builders.build_model("resnet20").double()
         plain_model.load_state_dict(model.state_dict())
         bundle = data.DataBundle(data.ImageSet(self.images, self.labels), None,
                                  data.ImageSet(self.images, self.labels),
                                  [str(i) for i in range(10)], MEAN, STD)
-        trainer = Trainer(cfg, bundle, model, losses.build_loss(cfg.loss, counts), None, None,
+        trainer = Trainer(cfg, bundle, model, builders.build_loss(cfg.loss, counts), None, None,
                           Context(0, 1, torch.device("cpu")), run_dir=None, writer=None)
 
         batch = self.fast_batch().double()

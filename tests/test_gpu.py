@@ -19,8 +19,7 @@ import unittest
 import torch
 
 import data
-import losses
-import models
+from engine import builders
 from engine.config import Config
 from engine.distributed import Context
 from engine.trainer import Trainer
@@ -52,7 +51,7 @@ def trainer_for(bundle, model, fast):
     device = torch.device("cuda")
     loader = data.BatchLoader(bundle.train, BATCH, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
-    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
+    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     return Trainer(cfg, bundle, model.to(device), criterion, loader, None,
                    Context(0, 1, device), run_dir=None, writer=None)
 
@@ -68,8 +67,8 @@ class FastPathOnGpuTest(unittest.TestCase):
         torch._dynamo.utils.counters.clear()
         cls.bundle = synthetic_bundle()
         torch.manual_seed(0)
-        fast_model = models.build_model("resnet32")
-        eager_model = models.build_model("resnet32")
+        fast_model = builders.build_model("resnet32")
+        eager_model = builders.build_model("resnet32")
         eager_model.load_state_dict(fast_model.state_dict())
         cls.fast = trainer_for(cls.bundle, fast_model, fast=True)
         cls.eager = trainer_for(cls.bundle, eager_model, fast=False)

@@ -1,5 +1,7 @@
 """Tests of losses/: every loss against an independent float64 computation on hand-made inputs."""
 import math
+import os
+import tempfile
 import types
 import unittest
 
@@ -9,7 +11,8 @@ import torch.nn.functional as F
 from torch import nn
 
 import losses
-from engine.errors import UserError
+from engine import builders
+from engine.config import HARD_LABEL_LOSSES, LOSS_NAMES, load_config
 
 CIFAR_LT_100 = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
 
@@ -21,6 +24,29 @@ def loss_cfg(name, **changes):
                   las_schedule="concave")
     values.update(changes)
     return types.SimpleNamespace(**values)
+
+
+def cb_loss(logits, target, counts, loss_type, beta=0.9999, gamma=1.0):
+    """The class-balanced loss of Cui et al. through the public API: ``class_balanced_weights``
+    with the sigmoid focal, sigmoid, softmax or softmax focal loss."""
+    weight = losses.class_balanced_weights(counts, beta)
+    criteria = {"sigmoid_focal": lambda: losses.SigmoidFocalLoss(weight, gamma),
+                "sigmoid": lambda: losses.SigmoidLoss(weight),
+                "softmax": lambda: losses.FocalLoss(weight, 0.0),
+                "softmax_focal": lambda: losses.FocalLoss(weight, gamma)}
+    return criteria[loss_type]()(logits, target)
+
+
+def assert_config_refuses(test, override):
+    """``load_config`` refuses ``override`` with a one-line ValueError naming its key."""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "c.yaml")
+        with open(path, "w") as f:
+            f.write("seed: 0\n")
+        with test.assertRaises(ValueError) as caught:
+            load_config(path, [override])
+    test.assertTrue(str(caught.exception).startswith(override.split("=")[0] + ": got"))
+    test.assertNotIn("\n", str(caught.exception))
 
 
 def sample_batch(num_classes=4, n=6, seed=0, spread=3.0):
@@ -141,11 +167,17 @@ class ReweightTest(unittest.TestCase):
         torch.testing.assert_close(losses.reweight(torch.tensor([7, 1, 300]), beta=0.0),
                                    torch.ones(3))
 
-    def test_bad_counts_and_beta_raise_user_error(self):
-        for counts, beta in (([10, 0, 5], 0.99), ([], 0.99), ([10, 5], 1.0), ([10, 5], -0.1)):
-            with self.subTest(counts=counts, beta=beta), self.assertRaises(UserError) as caught:
-                losses.reweight(counts, beta)
+    def test_bad_counts_and_beta_are_refused(self):
+        for counts in ([10, 0, 5], []):
+            with self.subTest(counts=counts), self.assertRaises(ValueError) as caught:
+                losses.reweight(counts, 0.99)
             self.assertNotIn("\n", str(caught.exception))
+        for beta in (1.0, -0.1):    # beta is checked where it enters: the config
+            with self.subTest(beta=beta):
+                assert_config_refuses(self, f"loss.beta={beta}")
+
+    def test_reweight_is_the_class_balanced_weights(self):
+        self.assertIs(losses.reweight, losses.class_balanced_weights)
 
 
 class FocalLossTest(unittest.TestCase):
@@ -204,7 +236,7 @@ class ClassBalancedLossTest(unittest.TestCase):
 
     def reference(self, loss_type, logits, target, gamma):
         weight = np_cb_weights(self.counts, self.beta)
-        if loss_type == "focal":
+        if loss_type == "sigmoid_focal":
             return np_one_vs_all(logits, target, weight, gamma).sum() / len(target)
         if loss_type == "sigmoid":
             return np_one_vs_all(logits, target, weight, 0.0).mean()
@@ -213,10 +245,10 @@ class ClassBalancedLossTest(unittest.TestCase):
 
     def test_every_type_matches_independent_computation(self):
         logits, target = sample_batch(n=8)
-        for loss_type in ("focal", "sigmoid", "softmax", "softmax_focal"):
+        for loss_type in ("sigmoid_focal", "sigmoid", "softmax", "softmax_focal"):
             for gamma in (0.0, 0.5, 2.0):
                 with self.subTest(loss_type=loss_type, gamma=gamma):
-                    got = losses.class_balanced_loss(logits, target, self.counts, loss_type,
+                    got = cb_loss(logits, target, self.counts, loss_type,
                                                      self.beta, gamma)
                     self.assertEqual(got.dtype, torch.float32)
                     self.assertEqual(got.dim(), 0)
@@ -227,10 +259,10 @@ class ClassBalancedLossTest(unittest.TestCase):
         logits, target = sample_batch(n=8)
         weight = losses.reweight(self.counts, self.beta)
         torch.testing.assert_close(
-            losses.class_balanced_loss(logits, target, self.counts, "softmax", self.beta),
+            cb_loss(logits, target, self.counts, "softmax", self.beta),
             F.cross_entropy(logits, target, weight=weight))
         torch.testing.assert_close(
-            losses.class_balanced_loss(logits, target, self.counts, "softmax_focal", self.beta,
+            cb_loss(logits, target, self.counts, "softmax_focal", self.beta,
                                        gamma=2.0),
             losses.FocalLoss(weight, gamma=2.0)(logits, target))
 
@@ -244,13 +276,13 @@ class ClassBalancedLossTest(unittest.TestCase):
         # cost 1e4 each (modulator 1), z = 30 for a negative costs 30, z = 0 costs log 2.
         hard = 2e4 + 30.0
         expected = {
-            "focal": w0 * (math.sqrt(0.5) * math.log(2.0)
+            "sigmoid_focal": w0 * (math.sqrt(0.5) * math.log(2.0)
                            + math.sqrt(1 / (1 + math.exp(-5.0))) * softplus5 + hard) / 2,
             "sigmoid": w0 * (math.log(2.0) + softplus5 + hard) / 8,
         }
         for loss_type, want in expected.items():
             with self.subTest(loss_type=loss_type):
-                loss = losses.class_balanced_loss(logits, target, self.counts, loss_type,
+                loss = cb_loss(logits, target, self.counts, loss_type,
                                                   self.beta, gamma=0.5)
                 grad, = torch.autograd.grad(loss, logits)
                 self.assertTrue(bool(torch.isfinite(grad).all()), grad)
@@ -271,12 +303,14 @@ class ClassBalancedLossTest(unittest.TestCase):
         torch.testing.assert_close(torch.autograd.grad(ours, logits)[0],
                                    torch.autograd.grad(literal, logits)[0])
 
-    def test_bad_loss_type_and_counts_raise_user_error(self):
+    def test_bad_loss_type_and_counts_raise(self):
         logits, target = sample_batch()
-        for counts, loss_type in ((self.counts, "hinge"), ([4, 0, 2, 1], "focal"),
-                                  ([4, 2, 1], "softmax")):
-            with self.subTest(counts=counts, loss_type=loss_type), self.assertRaises(UserError):
-                losses.class_balanced_loss(logits, target, counts, loss_type)
+        with self.assertRaisesRegex(ValueError, "^loss.name: got 'hinge'"):
+            builders.build_loss(loss_cfg("hinge"), self.counts)
+        with self.assertRaisesRegex(ValueError, "class 1 has 0 training images"):
+            cb_loss(logits, target, [4, 0, 2, 1], "sigmoid_focal")
+        with self.assertRaises(RuntimeError):   # 3 class weights for 4 classes
+            cb_loss(logits, target, [4, 2, 1], "softmax")
 
 
 class LDAMLossTest(unittest.TestCase):
@@ -307,9 +341,12 @@ class LDAMLossTest(unittest.TestCase):
                                             weight=None if w is None else torch.tensor(w))
                 self.assertAlmostEqual(scalar(criterion(logits, target)), total / norm, places=4)
 
-    def test_zero_count_raises_user_error(self):
-        with self.assertRaises(UserError):
+    def test_zero_count_raises_value_error(self):
+        with self.assertRaises(ValueError):
             losses.LDAMLoss([10, 0, 3])
+        for override in ("loss.ldam_max_margin=0", "loss.ldam_scale=-1"):
+            with self.subTest(override=override):
+                assert_config_refuses(self, override)
 
 
 class LogitAdjustmentTest(unittest.TestCase):
@@ -357,11 +394,11 @@ class SoftTargetTest(unittest.TestCase):
     soft_names = ("ce", "focal", "logit_adjusted", "balanced_softmax", "las")
 
     def test_soft_target_flags_match_the_hard_label_list(self):
-        self.assertEqual(set(losses.LOSS_NAMES) - set(losses.HARD_LABEL_LOSSES),
+        self.assertEqual(set(LOSS_NAMES) - set(HARD_LABEL_LOSSES),
                          set(self.soft_names))
-        for name in losses.LOSS_NAMES:
+        for name in LOSS_NAMES:
             with self.subTest(name=name):
-                criterion = losses.build_loss(loss_cfg(name), self.counts)
+                criterion = builders.build_loss(loss_cfg(name), self.counts)
                 self.assertEqual(criterion.accepts_soft_targets, name in self.soft_names)
 
     def test_one_hot_rows_give_the_class_index_loss(self):
@@ -370,7 +407,7 @@ class SoftTargetTest(unittest.TestCase):
         for name in self.soft_names:
             for reweight in ("none", "class_balanced"):
                 with self.subTest(name=name, reweight=reweight):
-                    criterion = losses.build_loss(
+                    criterion = builders.build_loss(
                         loss_cfg(name, gamma=2.0, beta=0.9, reweight=reweight), self.counts)
                     torch.testing.assert_close(criterion(logits, one_hot),
                                                criterion(logits, target), rtol=1e-6, atol=0)
@@ -419,7 +456,7 @@ class SoftTargetTest(unittest.TestCase):
         probs = torch.tensor([[0.7, 0.3, 0.0, 0.0], [0.5, 0.25, 0.25, 0.0]])
         for name in self.soft_names:
             with self.subTest(name=name):
-                criterion = losses.build_loss(
+                criterion = builders.build_loss(
                     loss_cfg(name, gamma=0.5, reweight="class_balanced"), self.counts)
                 loss = criterion(logits, probs)
                 grad, = torch.autograd.grad(loss, logits)
@@ -436,9 +473,9 @@ class SoftTargetTest(unittest.TestCase):
     def test_hard_label_losses_refuse_soft_targets(self):
         logits, target = sample_batch(n=4)
         probs = F.one_hot(target, 4).float()
-        for name in losses.HARD_LABEL_LOSSES:
+        for name in HARD_LABEL_LOSSES:
             with self.subTest(name=name), self.assertRaisesRegex(ValueError, "class indices"):
-                losses.build_loss(loss_cfg(name), self.counts)(logits, probs)
+                builders.build_loss(loss_cfg(name), self.counts)(logits, probs)
 
 
 class LabelAwareSmoothingTest(unittest.TestCase):
@@ -500,12 +537,11 @@ class LabelAwareSmoothingTest(unittest.TestCase):
         smoothed = probs @ criterion.targets
         torch.testing.assert_close(criterion(logits, probs), F.cross_entropy(logits, smoothed))
 
-    def test_bad_settings_raise_user_error(self):
-        cases = [dict(schedule="cubic"), dict(head=1.0), dict(tail=-0.1)]
-        for case in cases:
-            with self.subTest(case=case), self.assertRaises(UserError):
-                losses.las_smoothing(self.counts, **case)
-        with self.assertRaisesRegex(UserError, "at least 2"):
+    def test_bad_settings_are_refused(self):
+        for override in ("loss.las_schedule=cubic", "loss.las_head=1.0", "loss.las_tail=-0.1"):
+            with self.subTest(override=override):
+                assert_config_refuses(self, override)
+        with self.assertRaisesRegex(ValueError, "at least 2"):
             losses.las_smoothing([5], 0.3, 0.0)
 
 
@@ -513,7 +549,7 @@ class BuildLossTest(unittest.TestCase):
     counts = [40, 10, 3, 1]
 
     def test_loss_names(self):
-        self.assertEqual(losses.LOSS_NAMES, ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam",
+        self.assertEqual(LOSS_NAMES, ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam",
                                              "logit_adjusted", "balanced_softmax", "las"))
 
     def test_every_name_builds_the_documented_loss(self):
@@ -522,11 +558,9 @@ class BuildLossTest(unittest.TestCase):
         weight = losses.reweight(self.counts, beta)
         expected = {
             "ce": F.cross_entropy(logits, target, weight=weight),
-            "focal": losses.class_balanced_loss(logits, target, self.counts, "softmax_focal",
-                                                beta, gamma),
-            "sigmoid": losses.class_balanced_loss(logits, target, self.counts, "sigmoid", beta),
-            "sigmoid_focal": losses.class_balanced_loss(logits, target, self.counts, "focal",
-                                                        beta, gamma),
+            "focal": cb_loss(logits, target, self.counts, "softmax_focal", beta, gamma),
+            "sigmoid": cb_loss(logits, target, self.counts, "sigmoid", beta),
+            "sigmoid_focal": cb_loss(logits, target, self.counts, "sigmoid_focal", beta, gamma),
             "ldam": losses.LDAMLoss(self.counts, 0.5, 30.0, weight)(logits, target),
             "logit_adjusted": losses.LogitAdjustedLoss(self.counts, 1.0, weight)(logits, target),
             "balanced_softmax": F.cross_entropy(
@@ -535,10 +569,10 @@ class BuildLossTest(unittest.TestCase):
             "las": torch.tensor(np_las_loss(logits, target, self.counts, 0.3, 0.0, "concave",
                                             weight.tolist()), dtype=torch.float32),
         }
-        self.assertEqual(set(expected), set(losses.LOSS_NAMES))
-        for name in losses.LOSS_NAMES:
+        self.assertEqual(set(expected), set(LOSS_NAMES))
+        for name in LOSS_NAMES:
             with self.subTest(name=name):
-                criterion = losses.build_loss(
+                criterion = builders.build_loss(
                     loss_cfg(name, gamma=gamma, beta=beta, reweight="class_balanced"),
                     self.counts)
                 self.assertIsInstance(criterion, nn.Module)
@@ -554,9 +588,9 @@ class BuildLossTest(unittest.TestCase):
         with torch.no_grad():
             layer.weight.copy_(torch.eye(4))
             layer.bias.zero_()
-        for name in losses.LOSS_NAMES:
+        for name in LOSS_NAMES:
             with self.subTest(name=name):
-                criterion = losses.build_loss(loss_cfg(name, gamma=1.0), self.counts)
+                criterion = builders.build_loss(loss_cfg(name, gamma=1.0), self.counts)
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     half = layer(logits)
                     self.assertEqual(half.dtype, torch.bfloat16)
@@ -567,9 +601,9 @@ class BuildLossTest(unittest.TestCase):
     def test_huge_logits_give_finite_loss_and_gradients(self):
         logits = torch.tensor([[1e4, 0.0, -1e4, 5.0], [-1e4, 1e4, 0.0, 0.0]], requires_grad=True)
         target = torch.tensor([0, 0])
-        for name in losses.LOSS_NAMES:
+        for name in LOSS_NAMES:
             with self.subTest(name=name):
-                criterion = losses.build_loss(
+                criterion = builders.build_loss(
                     loss_cfg(name, gamma=0.5, reweight="class_balanced"), self.counts)
                 loss = criterion(logits, target)
                 grad, = torch.autograd.grad(loss, logits)
@@ -598,12 +632,12 @@ class BuildLossTest(unittest.TestCase):
 
     def test_deferred_reweighting_switches_exactly_at_reweight_epoch(self):
         logits, target = sample_batch(n=8)
-        for name in losses.LOSS_NAMES:
+        for name in LOSS_NAMES:
             with self.subTest(name=name):
-                plain = losses.build_loss(loss_cfg(name, gamma=1.0), self.counts)
-                weighted = losses.build_loss(
+                plain = builders.build_loss(loss_cfg(name, gamma=1.0), self.counts)
+                weighted = builders.build_loss(
                     loss_cfg(name, gamma=1.0, reweight="class_balanced"), self.counts)
-                drw = losses.build_loss(
+                drw = builders.build_loss(
                     loss_cfg(name, gamma=1.0, reweight="class_balanced", reweight_epoch=3),
                     self.counts)
                 self.assertIn("weight", dict(drw.named_buffers()))
@@ -617,24 +651,27 @@ class BuildLossTest(unittest.TestCase):
                 self.assertEqual(drw.weight.data_ptr(), buffer, "switched in place")
 
     def test_weights_move_with_the_module(self):
-        drw = losses.build_loss(loss_cfg("ldam", reweight="class_balanced", reweight_epoch=2),
+        drw = builders.build_loss(loss_cfg("ldam", reweight="class_balanced", reweight_epoch=2),
                                 self.counts).to(torch.float64)
         self.assertEqual(drw.weight.dtype, torch.float64)
         drw.set_epoch(2)
         torch.testing.assert_close(drw.weight, losses.reweight(self.counts, 0.9999).double())
 
-    def test_invalid_configs_raise_user_error(self):
+    def test_config_names_are_the_registry(self):
+        self.assertEqual(tuple(builders.LOSS_BUILDERS), LOSS_NAMES)
+
+    def test_invalid_configs_raise_value_error(self):
+        assert_config_refuses(self, "loss.reweight=inverse")
         cases = [(loss_cfg("hinge"), self.counts),
-                 (loss_cfg("ce", reweight="inverse"), self.counts),
                  (loss_cfg("ce", reweight="class_balanced"), [5, 0, 2, 1]),
                  (loss_cfg("ldam"), [5, 0, 2, 1]),
                  (loss_cfg("logit_adjusted"), [5, 0, 2, 1]),
                  (loss_cfg("balanced_softmax"), [])]
         for cfg, counts in cases:
-            with self.subTest(cfg=cfg), self.assertRaises(UserError) as caught:
-                losses.build_loss(cfg, counts)
+            with self.subTest(cfg=cfg), self.assertRaises(ValueError) as caught:
+                builders.build_loss(cfg, counts)
             self.assertNotIn("\n", str(caught.exception))
-        losses.build_loss(loss_cfg("ce"), [5, 0, 2, 1])   # plain CE needs no counts
+        builders.build_loss(loss_cfg("ce"), [5, 0, 2, 1])   # plain CE needs no counts
 
 
 class InitFinalBiasTest(unittest.TestCase):
@@ -647,7 +684,7 @@ class InitFinalBiasTest(unittest.TestCase):
             with self.subTest(name=name):
                 model = self.model()
                 hidden_bias = model[0].bias.detach().clone()
-                losses.init_final_bias(model, loss_cfg(name))
+                builders.init_final_bias(model, loss_cfg(name))
                 torch.testing.assert_close(model[2].bias, torch.full((4,), -math.log(9.0)))
                 torch.testing.assert_close(torch.sigmoid(model[2].bias), torch.full((4,), 0.1))
                 self.assertTrue(torch.equal(model[0].bias, hidden_bias))
@@ -656,15 +693,15 @@ class InitFinalBiasTest(unittest.TestCase):
         for name in ("ce", "focal", "ldam", "logit_adjusted", "balanced_softmax"):
             with self.subTest(name=name):
                 model, reference = self.model(), self.model()
-                losses.init_final_bias(model, loss_cfg(name))
+                builders.init_final_bias(model, loss_cfg(name))
                 for a, b in zip(model.parameters(), reference.parameters()):
                     self.assertTrue(torch.equal(a, b))
 
-    def test_classifier_without_bias_raises_user_error(self):
+    def test_classifier_without_bias_raises_value_error(self):
         for model in (nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 4, bias=False)),
                       nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4))):
-            with self.subTest(model=model), self.assertRaises(UserError):
-                losses.init_final_bias(model, loss_cfg("sigmoid_focal"))
+            with self.subTest(model=model), self.assertRaises(ValueError):
+                builders.init_final_bias(model, loss_cfg("sigmoid_focal"))
 
 
 if __name__ == "__main__":

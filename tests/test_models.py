@@ -1,6 +1,12 @@
 """Tests of models/: shapes, parameter counts and MACs counted by hand, option-A shortcuts,
 Kaiming init, the cosine classifier against float64 cosines, build_model and final_linear."""
 import math
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import textwrap
 import unittest
 
 import numpy as np
@@ -10,9 +16,11 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 import models
-from engine.errors import UserError
+from engine import builders
+from engine.config import MODEL_NAMES
 from models.resnet_cifar import BasicBlock, CifarResNet, ZeroPadShortcut
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RESNET_BLOCKS = {"resnet20": 3, "resnet32": 5, "resnet44": 7, "resnet56": 9, "resnet110": 18}
 
 # Parameters for 3 channels and 10 classes, as the reference implementations print them
@@ -67,10 +75,10 @@ class ModelTest(unittest.TestCase):
 
 class ShapeTest(ModelTest):
     def test_every_name_gives_logits_for_cifar_and_other_shapes(self):
-        for name in models.MODEL_NAMES:
+        for name in MODEL_NAMES:
             for shape, classes in [((3, 32, 32), 10), ((1, 28, 28), 5), ((2, 20, 24), 3)]:
                 with self.subTest(name=name, shape=shape):
-                    model = models.build_model(name, shape, classes)
+                    model = builders.build_model(name, shape, classes)
                     self.assertEqual(model(torch.randn(2, *shape)).shape, (2, classes))
 
     def test_constructors_take_shape_and_classes(self):
@@ -82,9 +90,9 @@ class ShapeTest(ModelTest):
 
     def test_channels_last_gives_the_same_logits(self):
         x = torch.randn(3, 3, 32, 32)
-        for name in models.MODEL_NAMES:
+        for name in MODEL_NAMES:
             with self.subTest(name=name):
-                model = models.build_model(name).eval()
+                model = builders.build_model(name).eval()
                 expected = model(x)
                 model.to(memory_format=torch.channels_last)
                 got = model(x.to(memory_format=torch.channels_last))
@@ -94,7 +102,7 @@ class ShapeTest(ModelTest):
         x = torch.randn(4, 3, 32, 32)
         for name in ("twolayernet", "vanillacnn", "mymodel", "resnet20"):
             with self.subTest(name=name):
-                model = models.build_model(name).eval().to(memory_format=torch.channels_last)
+                model = builders.build_model(name).eval().to(memory_format=torch.channels_last)
                 x_cl = x.to(memory_format=torch.channels_last)
                 with torch.no_grad():
                     expected = model(x_cl)
@@ -108,7 +116,7 @@ class ShapeTest(ModelTest):
 class BaselineModelTest(ModelTest):
     def test_two_layer_net_parameters(self):
         self.assertEqual(count(models.TwoLayerNet()), 3072 * 256 + 256 + 256 * 10 + 10)
-        self.assertEqual(count(models.build_model("twolayernet", (1, 28, 28), 5)),
+        self.assertEqual(count(builders.build_model("twolayernet", (1, 28, 28), 5)),
                          784 * 256 + 256 + 256 * 5 + 5)
 
     def test_two_layer_net_is_linear_sigmoid_linear(self):
@@ -286,42 +294,42 @@ class FactoryTest(ModelTest):
                  "mymodel": models.MyModel, "ResNet-32": CifarResNet, "RESNET110": CifarResNet}
         for name, cls in cases.items():
             with self.subTest(name=name):
-                self.assertIsInstance(models.build_model(name), cls)
+                self.assertIsInstance(builders.build_model(name), cls)
         for name, n in RESNET_BLOCKS.items():
-            self.assertEqual(len(models.build_model(name.replace("net", "Net-")).layer1), n)
-        self.assertEqual(models.MODEL_NAMES, ("twolayernet", "vanillacnn", "mymodel", "resnet20",
+            self.assertEqual(len(builders.build_model(name.replace("net", "Net-")).layer1), n)
+        self.assertEqual(MODEL_NAMES, ("twolayernet", "vanillacnn", "mymodel", "resnet20",
                                               "resnet32", "resnet44", "resnet56", "resnet110"))
 
     def test_unknown_name(self):
-        with self.assertRaises(UserError) as caught:
-            models.build_model("resnet18")
+        with self.assertRaises(ValueError) as caught:
+            builders.build_model("resnet18")
         message = str(caught.exception)
         self.assertTrue(message.startswith("model.name: unknown model 'resnet18'; expected one of"))
-        for name in models.MODEL_NAMES:
+        for name in MODEL_NAMES:
             self.assertIn(name, message)
         self.assertNotIn("\n", message)
 
     def test_image_too_small(self):
         for name in ("vanillacnn", "mymodel"):
-            with self.assertRaisesRegex(UserError, "^model.name: .*at least 8x8"):
-                models.build_model(name, (3, 6, 32))
-        self.assertEqual(models.build_model("resnet20", (3, 4, 4))(torch.randn(2, 3, 4, 4)).shape,
+            with self.assertRaisesRegex(ValueError, "^model.name: .*at least 8x8"):
+                builders.build_model(name, (3, 6, 32))
+        self.assertEqual(builders.build_model("resnet20", (3, 4, 4))(torch.randn(2, 3, 4, 4)).shape,
                          (2, 10))
 
     def test_input_shape_sets_the_first_layer(self):
-        self.assertEqual(models.build_model("twolayernet", (1, 28, 28)).fc1.in_features, 784)
-        self.assertEqual(models.build_model("vanillacnn", (1, 28, 28), 5).fc.in_features,
+        self.assertEqual(builders.build_model("twolayernet", (1, 28, 28)).fc1.in_features, 784)
+        self.assertEqual(builders.build_model("vanillacnn", (1, 28, 28), 5).fc.in_features,
                          32 * 11 * 11)
         for name in ("mymodel", "resnet32"):
-            first = next(m for m in models.build_model(name, (5, 16, 16)).modules()
+            first = next(m for m in builders.build_model(name, (5, 16, 16)).modules()
                          if isinstance(m, nn.Conv2d))
             self.assertEqual(first.in_channels, 5)
 
     def test_normed_classifier_replaces_the_final_linear(self):
-        for name in models.MODEL_NAMES:
+        for name in MODEL_NAMES:
             with self.subTest(name=name):
-                plain = models.final_linear(models.build_model(name, num_classes=7))
-                model = models.build_model(name, num_classes=7, normed_classifier=True)
+                plain = models.final_linear(builders.build_model(name, num_classes=7))
+                model = builders.build_model(name, num_classes=7, normed_classifier=True)
                 layer = models.final_linear(model)
                 self.assertIsInstance(layer, models.NormedLinear)
                 self.assertEqual((layer.in_features, layer.out_features),
@@ -332,9 +340,9 @@ class FactoryTest(ModelTest):
 
     def test_final_linear_produces_the_logits(self):
         bias = torch.arange(5, dtype=torch.float32)
-        for name in models.MODEL_NAMES:
+        for name in MODEL_NAMES:
             with self.subTest(name=name):
-                model = models.build_model(name, num_classes=5).eval()
+                model = builders.build_model(name, num_classes=5).eval()
                 layer = models.final_linear(model)
                 owners = [m for m in model.modules()
                           if next(m.parameters(recurse=False), None) is not None]
@@ -348,14 +356,52 @@ class FactoryTest(ModelTest):
     def test_final_linear_without_a_linear_layer(self):
         with self.assertRaises(ValueError):
             models.final_linear(nn.Conv2d(3, 3, 1))
+        with self.assertRaisesRegex(ValueError, "last layer with parameters is BatchNorm1d"):
+            models.final_linear(nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)))
+        with self.assertRaises(ValueError):
+            models.final_linear(nn.ReLU())
+
+    def test_config_names_are_the_registry(self):
+        self.assertEqual(tuple(builders.MODEL_BUILDERS), MODEL_NAMES)
 
     def test_seeded_builds_are_identical(self):
         torch.manual_seed(3)
-        first = models.build_model("resnet20").state_dict()
+        first = builders.build_model("resnet20").state_dict()
         torch.manual_seed(3)
-        second = models.build_model("resnet20").state_dict()
+        second = builders.build_model("resnet20").state_dict()
         for key, value in first.items():
             torch.testing.assert_close(second[key], value, rtol=0, atol=0)
+
+
+class StandaloneTest(unittest.TestCase):
+    """The course's grader imports models/ and losses/ with nothing else of the project."""
+
+    def test_models_and_losses_import_with_only_torch(self):
+        script = textwrap.dedent("""\
+            import sys
+            sys.path.insert(0, sys.argv[1])
+            import torch
+            from models import *
+            from losses import FocalLoss, reweight
+            import losses, models
+            nets = [TwoLayerNet(3072, 256, 10), VanillaCNN(), MyModel(), resnet32()]
+            x = torch.zeros(2, 3, 32, 32)
+            assert all(net.eval()(x).shape == (2, 10) for net in nets)
+            weights = reweight([10, 5, 1], 0.9)
+            assert FocalLoss(weights, gamma=1.0)(torch.zeros(2, 3), torch.tensor([0, 2])) > 0
+            ours = {m.split(".")[0] for m in sys.modules}
+            assert not ours & {"engine", "app", "data", "yaml"}, ours
+            print("ok")
+            """)
+        with tempfile.TemporaryDirectory() as tmp:
+            for package in ("models", "losses"):
+                shutil.copytree(os.path.join(ROOT, package), os.path.join(tmp, package),
+                                ignore=shutil.ignore_patterns("__pycache__"))
+            # -I: neither the working folder nor PYTHONPATH is on sys.path, only tmp.
+            done = subprocess.run([sys.executable, "-I", "-c", script, tmp], cwd=tmp,
+                                  capture_output=True, text=True, timeout=120)
+        self.assertEqual(done.returncode, 0, done.stderr)
+        self.assertEqual(done.stdout, "ok\n")
 
 
 if __name__ == "__main__":

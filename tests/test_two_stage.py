@@ -8,8 +8,8 @@ from unittest import mock
 import torch
 
 import data
-import models
 from app import stage2
+from engine import builders
 from engine import checkpoint as ckpt
 from engine.config import ConfigError, load_config
 from engine.errors import Interrupted, UserError
@@ -105,14 +105,14 @@ class StageTwoTest(unittest.TestCase):
         cfg = load_config(self.config, [f"train.init_from={self.stage1}",
                                         "train.reinit_classifier=true"])
         bundle = data.build_data(cfg.data, cfg.seed)
-        model = models.build_model("mymodel", bundle.input_shape, 4, width=8)
+        model = builders.build_model("mymodel", bundle.input_shape, 4, width=8)
         stage2.start_from(cfg, bundle, model)
         before = weights(self.stage1)
         for name, tensor in model.state_dict().items():
             same = torch.equal(tensor, before[name])
             self.assertEqual(same, not name.startswith("fc."), name)
         kept = load_config(self.config, [f"train.init_from={self.stage1}"])
-        model = models.build_model("mymodel", bundle.input_shape, 4, width=8)
+        model = builders.build_model("mymodel", bundle.input_shape, 4, width=8)
         stage2.start_from(kept, bundle, model)
         self.assertTrue(torch.equal(model.fc.weight, before["fc.weight"]))
 
@@ -175,7 +175,7 @@ class TauNormEvaluationTest(unittest.TestCase):
         x . w_c / ||w_c||^tau."""
         cfg = load_config(self.config)
         bundle = data.build_data(cfg.data, cfg.seed)
-        model = models.build_model("mymodel", bundle.input_shape, 4, width=8)
+        model = builders.build_model("mymodel", bundle.input_shape, 4, width=8)
         model.load_state_dict(weights(os.path.join(run_dir, "best.pt")))
         model.eval()
         captured = []
