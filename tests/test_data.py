@@ -15,18 +15,20 @@ import torch
 from PIL import Image
 
 import data
+from engine.config.schema import DataConfig, ImbalanceConfig, SyntheticConfig
 from data import (DataBundle, ImageSet, build_data, channel_stats, load_cifar10, load_image_folder,
                   long_tail_counts, long_tail_indices, make_synthetic, stratified_split)
 
 
 def data_cfg(dataset="synthetic", root="unused", profile="none", factor=1.0, val_fraction=0.0,
              **synthetic):
+    """The config's own DataConfig (defaults for every key not named here)."""
     sizes = dict(num_classes=4, train_per_class=30, test_per_class=5, image_size=8, channels=3)
     sizes.update(synthetic)
-    return SimpleNamespace(dataset=dataset, root=root, download=False,
-                           imbalance=SimpleNamespace(profile=profile, factor=factor),
-                           val_fraction=val_fraction, augment=True, sampler="instance",
-                           sampler_epoch=0, synthetic=SimpleNamespace(**sizes))
+    return DataConfig(dataset=dataset, root=root, download=False,
+                      imbalance=ImbalanceConfig(profile=profile, factor=factor),
+                      val_fraction=val_fraction, augment=True, sampler="instance",
+                      sampler_epoch=0, synthetic=SyntheticConfig(**sizes))
 
 
 class LongTailCountsTest(unittest.TestCase):
