@@ -25,15 +25,22 @@ from pathlib import Path
 for variable in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(variable, '1')
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if not __package__:
+    # Run as `python scratch/experiments.py`: as in train.py, the repository root (not
+    # scratch/, which Python put first) is where the package `scratch` is found.
+    sys.path[0] = str(REPO_ROOT)
+
 import numpy as np  # noqa: E402
 
-from image_data import (CIFAR_BATCH, DataNotFound, load_cifar_sample,  # noqa: E402
-                        load_image_folder_sample, synthetic_sample)
-from modules import build_network, count_parameters, fully_connected  # noqa: E402
-from optimizer import SGD, Adam, NesterovSGD, RMSProp  # noqa: E402
-from trainer import Trainer  # noqa: E402
+from engine.files import atomic_path  # noqa: E402
+from scratch.cli import check_folder  # noqa: E402
+from scratch.image_data import (CIFAR_BATCH, DataNotFound, load_cifar_sample,  # noqa: E402
+                                load_image_folder_sample, synthetic_sample)
+from scratch.modules import build_network, count_parameters, fully_connected  # noqa: E402
+from scratch.optimizer import SGD, Adam, NesterovSGD, RMSProp  # noqa: E402
+from scratch.trainer import Trainer  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 INPUT_DIM = 3 * 32 * 32
 NUM_CLASSES = 10
 DEEP_HIDDEN = [100] * 5
@@ -328,8 +335,9 @@ def main(argv=None):
     run, train_count, val_count = EXPERIMENTS[args.experiment]
     started = time.perf_counter()
     try:
+        check_folder(args.out_dir, f"--out-dir {args.out_dir}")
         data = load_data(args, train_count, val_count)
-    except DataNotFound as error:
+    except (DataNotFound, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(data.source)
@@ -338,7 +346,8 @@ def main(argv=None):
     out = Path(args.out_dir) / f"scratch-{args.experiment}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(out, dpi=100)
+    with atomic_path(out, suffix='.png') as tmp_path:
+        figure.savefig(tmp_path, dpi=100)
     print(f"plot saved to {out}; {time.perf_counter() - started:.0f} s")
     return 0
 
