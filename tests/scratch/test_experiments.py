@@ -1,5 +1,4 @@
 import json
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -8,24 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.scratch.test_train_script import write_image_folder
+from tests.scratch.test_train_script import write_cifar_batch, write_image_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / 'scratch' / 'experiments.py'
 
 
-def run_python(code, cifar_batch):
-    """Run code after importing experiments as the script does (scratch/ first on the path),
-    with CIFAR-10 looked for at cifar_batch and every experiment shrunk to 30 training and 20
-    validation images. Returns the CompletedProcess."""
-    prelude = (f"import sys; sys.path.insert(0, {str(SCRIPT.parent)!r})\n"
-               "from pathlib import Path\n"
-               "import experiments\n"
+def run_python(code, cifar_batch, md5=None):
+    """Run code after `from scratch import experiments` from the repository root, with
+    CIFAR-10 looked for at cifar_batch (md5: its checksum, when it is a fake one) and every
+    experiment shrunk to 30 training and 20 validation images. Returns the CompletedProcess."""
+    prelude = ("from pathlib import Path\n"
+               "from scratch import experiments, image_data\n"
                f"experiments.CIFAR_BATCH = Path({str(cifar_batch)!r})\n"
+               f"image_data.CIFAR_MD5['data_batch_1'] = {md5!r}\n"
                "experiments.EXPERIMENTS = {name: (run, 30, 20) for name, (run, _, _) in "
                "experiments.EXPERIMENTS.items()}\n")
     return subprocess.run([sys.executable, '-c', prelude + code], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=REPO_ROOT)
 
 
 def table_rows(output):
@@ -66,15 +65,14 @@ class ExperimentsTest(unittest.TestCase):
         labels = rng.randint(10, size=60).tolist()
         with tempfile.TemporaryDirectory() as tmp:
             batch = Path(tmp) / 'data_batch_1'
-            with open(batch, 'wb') as file:
-                pickle.dump({b'data': data, b'labels': labels}, file)
+            md5 = write_cifar_batch(batch, data, labels)
             result = run_python(
                 "import json\n"
                 "data = experiments.load_data(experiments.parse_args(['dropout']), 30, 20)\n"
                 "print(json.dumps([data.source, data.y_train.tolist(), data.y_val.tolist(), "
                 "data.x_train.mean(axis=(0, 2, 3)).tolist(), "
                 "data.x_train.std(axis=(0, 2, 3)).tolist(), data.x_val[0, 0, 0, 0].item()]))",
-                batch)
+                batch, md5)
         self.assertEqual(result.returncode, 0, result.stderr)
         source, y_train, y_val, means, stds, first_val = json.loads(result.stdout)
         self.assertRegex(source, r"^data: CIFAR-10 .*data_batch_1; 30 training images, "
