@@ -41,7 +41,7 @@ def table_rows(output):
 
 class ExperimentsTest(unittest.TestCase):
     def test_every_experiment_on_synthetic_data_prints_a_table_and_saves_a_plot(self):
-        names = ['batchnorm', 'optimizers', 'dropout', 'filters']
+        names = ['batchnorm', 'optimizers', 'dropout', 'filters', 'cs231n']
         with tempfile.TemporaryDirectory() as tmp:
             result = run_python(
                 f"for name in {names!r}:\n"
@@ -52,12 +52,12 @@ class ExperimentsTest(unittest.TestCase):
                 plot = Path(tmp) / f"scratch-{name}.png"
                 self.assertTrue(plot.read_bytes().startswith(b'\x89PNG'), name)
         sources = [line for line in result.stdout.splitlines() if line.startswith('data: ')]
-        self.assertEqual(len(sources), 4)
+        self.assertEqual(len(sources), 5)
         for line in sources:
             self.assertRegex(line, r"^data: synthetic images \(no CIFAR-10 at .*no-cifar.*\); "
                                    r"30 training images, 20 validation images")
-        # separator plus 7 weight scales; 5 optimizers; 3 dropout rates; 1 network
-        self.assertEqual([len(rows) - 1 for rows in table_rows(result.stdout)], [7, 5, 3, 1])
+        # separator plus 7 weight scales; 5 optimizers; 3 dropout rates; 1 network; 2 models
+        self.assertEqual([len(rows) - 1 for rows in table_rows(result.stdout)], [7, 5, 3, 1, 2])
 
     def test_cifar_batch_gives_consecutive_training_and_validation_images(self):
         rng = np.random.RandomState(0)
