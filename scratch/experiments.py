@@ -6,6 +6,8 @@ NumPy layers.
     python scratch/experiments.py optimizers   # SGD, momentum, Nesterov, RMSProp, Adam
     python scratch/experiments.py dropout      # 500 training images, with and without dropout
     python scratch/experiments.py filters      # first-layer filters of a trained ConvNet
+    python scratch/experiments.py cs231n       # CS231n's FullyConnectedNet (BatchNorm,
+                                               # dropout) and ThreeLayerConvNet by its Solver
 
 Data: CIFAR-10 from data/cifar-10-batches-py (torchvision's download) when it is there,
 ``--data DIR`` for an ImageFolder copy, and built-in synthetic images otherwise (or with
@@ -25,15 +27,25 @@ from pathlib import Path
 for variable in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(variable, '1')
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if not __package__:
+    # Run as `python scratch/experiments.py`: as in train.py, the repository root (not
+    # scratch/, which Python put first) is where the package `scratch` is found.
+    sys.path[0] = str(REPO_ROOT)
+
 import numpy as np  # noqa: E402
 
-from image_data import (CIFAR_BATCH, DataNotFound, load_cifar_sample,  # noqa: E402
-                        load_image_folder_sample, synthetic_sample)
-from modules import build_network, count_parameters, fully_connected  # noqa: E402
-from optimizer import SGD, Adam, NesterovSGD, RMSProp  # noqa: E402
-from trainer import Trainer  # noqa: E402
+from engine.files import atomic_path  # noqa: E402
+from scratch.cli import check_folder  # noqa: E402
+from scratch.cs231n.classifiers.cnn import ThreeLayerConvNet  # noqa: E402
+from scratch.cs231n.classifiers.fc_net import FullyConnectedNet  # noqa: E402
+from scratch.cs231n.solver import Solver  # noqa: E402
+from scratch.image_data import (CIFAR_BATCH, DataNotFound, load_cifar_sample,  # noqa: E402
+                                load_image_folder_sample, synthetic_sample)
+from scratch.modules import build_network, count_parameters, fully_connected  # noqa: E402
+from scratch.optimizer import SGD, Adam, NesterovSGD, RMSProp  # noqa: E402
+from scratch.trainer import Trainer  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 INPUT_DIM = 3 * 32 * 32
 NUM_CLASSES = 10
 DEEP_HIDDEN = [100] * 5
@@ -235,11 +247,50 @@ def filters_experiment(data):
     return rows, figure
 
 
+def cs231n_experiment(data):
+    """CS231n's models trained by its Solver (scratch.cs231n), Adam 1e-3, batch 50: a
+    FullyConnectedNet (2 x 100 hidden, BatchNorm, keeping 75% of the hidden units), 10 epochs,
+    and a ThreeLayerConvNet (32 7x7 filters, 100 hidden, weights at 1e-2, reg 1e-3), 3 epochs.
+    NumPy's global generator is seeded (0): the Solver draws from it. Returns (rows, figure).
+    """
+    np.random.seed(0)
+    solver_data = {'X_train': data.x_train, 'y_train': data.y_train, 'X_val': data.x_val,
+                   'y_val': data.y_val}
+    runs = [('FullyConnectedNet, BatchNorm + dropout 0.75 keep', 10,
+             FullyConnectedNet([100, 100], normalization='batchnorm', dropout_keep_ratio=0.75,
+                               weight_scale=5e-2, dtype=DTYPE)),
+            ('ThreeLayerConvNet', 3,
+             ThreeLayerConvNet(weight_scale=1e-2, reg=1e-3, dtype=DTYPE))]
+    rows = [['model', 'epochs', 'first loss', 'last loss', 'final train acc', 'best val acc']]
+    figure, (loss_ax, train_ax, val_ax) = _figure(3)
+    for name, epochs, model in runs:
+        solver = Solver(model, solver_data, update_rule='adam',
+                        optim_config={'learning_rate': 1e-3}, batch_size=50, num_epochs=epochs,
+                        verbose=False)
+        solver.train()
+        rows.append([name, str(epochs), f"{solver.loss_history[0]:.3f}",
+                     f"{solver.loss_history[-1]:.3f}", f"{solver.train_acc_history[-1]:.2f}",
+                     f"{solver.best_val_acc:.2f}"])
+        loss = _smoothed(solver.loss_history, SMOOTHING)
+        loss_ax.plot(SMOOTHING * np.arange(1, len(loss) + 1), loss, label=name)
+        train_ax.plot(solver.train_acc_history, marker='o', label=name)  # x: epochs from 0
+        val_ax.plot(solver.val_acc_history, marker='o', label=name)
+    loss_ax.set(xlabel='iteration', title=f"training loss (mean of every {SMOOTHING} steps)")
+    train_ax.set(xlabel='epoch', title='training accuracy (1000 random training images)')
+    val_ax.set(xlabel='epoch', title='validation accuracy')
+    for ax in (loss_ax, train_ax, val_ax):
+        ax.legend(fontsize='small')
+    _integer_ticks(train_ax, val_ax)
+    figure.suptitle("CS231n's Solver, Adam 1e-3, batch 50")
+    return rows, figure
+
+
 EXPERIMENTS = {
     'batchnorm': (batchnorm_experiment, 1000, 1000),
     'optimizers': (optimizers_experiment, 4000, 1000),
     'dropout': (dropout_experiment, 500, 1000),
     'filters': (filters_experiment, 4000, 1000),
+    'cs231n': (cs231n_experiment, 4000, 1000),
 }
 
 
@@ -328,8 +379,9 @@ def main(argv=None):
     run, train_count, val_count = EXPERIMENTS[args.experiment]
     started = time.perf_counter()
     try:
+        check_folder(args.out_dir, f"--out-dir {args.out_dir}")
         data = load_data(args, train_count, val_count)
-    except DataNotFound as error:
+    except (DataNotFound, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(data.source)
@@ -338,7 +390,8 @@ def main(argv=None):
     out = Path(args.out_dir) / f"scratch-{args.experiment}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(out, dpi=100)
+    with atomic_path(out, suffix='.png') as tmp_path:
+        figure.savefig(tmp_path, dpi=100)
     print(f"plot saved to {out}; {time.perf_counter() - started:.0f} s")
     return 0
 

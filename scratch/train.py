@@ -2,6 +2,7 @@
 
     python scratch/train.py                           # data/cifar-10-batches-py (torchvision's download)
     python scratch/train.py --data data/cifar10-jpeg  # any ImageFolder copy with train/<class>/*
+    python -m scratch.train ...                       # the same, from the repository root
 
 Network: Conv2D 3->32 (k 5, stride 1, pad 2) -> ReLU -> MaxPooling 2/2 -> Linear 8192->10, trained
 with momentum SGD (lr 1e-4, reg 1e-3, momentum 0.9), batch 10, 10 epochs. Prints a line per epoch,
@@ -18,15 +19,22 @@ from pathlib import Path
 for variable in ('OPENBLAS_NUM_THREADS', 'OMP_NUM_THREADS', 'MKL_NUM_THREADS'):
     os.environ.setdefault(variable, '1')
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+if not __package__:
+    # Run as `python scratch/train.py`: Python put scratch/ first on the path, where the
+    # package `scratch` (and `engine`'s atomic writer) cannot be found; the root can.
+    sys.path[0] = str(REPO_ROOT)
+
 import numpy as np  # noqa: E402
 
-from image_data import (DataNotFound, load_cifar_sample,  # noqa: E402
-                        load_image_folder_sample)
-from modules import ConvNet  # noqa: E402
-from optimizer import SGD  # noqa: E402
-from trainer import Trainer  # noqa: E402
+from engine.files import atomic_path  # noqa: E402
+from scratch.cli import check_figure_path, positive_int  # noqa: E402
+from scratch.image_data import (DataNotFound, load_cifar_sample,  # noqa: E402
+                                load_image_folder_sample)
+from scratch.modules import ConvNet  # noqa: E402
+from scratch.optimizer import SGD  # noqa: E402
+from scratch.trainer import Trainer  # noqa: E402
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_SIZE = 50
 
 NETWORK = [
@@ -39,7 +47,8 @@ CRITERION = dict(type='SoftmaxCrossEntropy')
 
 
 def save_curves(history, path):
-    """Plot the per-step loss and the per-epoch training accuracy side by side into path (PNG)."""
+    """Plot the per-step loss and the per-epoch training accuracy side by side into path (an
+    image or PDF file, by its extension), written atomically."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -53,7 +62,8 @@ def save_curves(history, path):
                       title='Accuracy during each epoch')
     figure.tight_layout()
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
+    with atomic_path(path, suffix=Path(path).suffix) as tmp_path:
+        figure.savefig(tmp_path)
     plt.close(figure)
 
 
@@ -63,17 +73,22 @@ def parse_args(argv):
                         help='ImageFolder directory with train/<class>/* (default: CIFAR-10 '
                              'as torchvision downloads it, data/cifar-10-batches-py)')
     parser.add_argument('--out', default=str(REPO_ROOT / 'scratch' / 'curves.png'),
-                        help='where to save the loss and accuracy curves (default: %(default)s)')
-    parser.add_argument('--epochs', type=int, default=10)
+                        help='where to save the loss and accuracy curves: .png, .pdf, .svg or '
+                             '.jpg (default: %(default)s)')
+    parser.add_argument('--epochs', type=positive_int, default=10,
+                        help='passes over the 50 images, >= 1 (default: %(default)s)')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
+    """Train and plot; returns the exit code: 0, or 2 after one line on stderr when the data
+    or --out is unusable (checked before training)."""
     args = parse_args(argv)
     try:
+        check_figure_path(args.out)
         images, labels = (load_image_folder_sample(args.data, SAMPLE_SIZE) if args.data
                           else load_cifar_sample(count=SAMPLE_SIZE))
-    except DataNotFound as error:
+    except (DataNotFound, OSError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     # Pixel values minus the sample's mean image: the scale the course's learning rate is for.

@@ -43,17 +43,10 @@ class BatchNorm:
         if x.ndim != len(self.axes) + 1 or x.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__} expects input of shape "
                              f"{self.expected_shape.format(F=self.num_features)}, got {x.shape}")
-        if self.training:
-            x_hat, mean, var, inv_std = standardize(x, self.axes, self.eps)
-            self.running_mean = (self.momentum * self.running_mean
-                                 + (1 - self.momentum) * mean.ravel())
-            self.running_var = (self.momentum * self.running_var
-                                + (1 - self.momentum) * var.ravel())
-        else:
-            inv_std = self._per_feature(1.0 / np.sqrt(self.running_var + self.eps))
-            x_hat = (x - self._per_feature(self.running_mean)) * inv_std
-        self.cache = (x_hat, inv_std, self.training)
-        return self._per_feature(self.weight) * x_hat + self._per_feature(self.bias)
+        out, self.cache = batch_norm_forward(
+            x, self.weight, self.bias, self.running_mean, self.running_var, self.axes,
+            self.eps, self.momentum, self.training)
+        return out
 
     def backward(self, dout):
         """Set dx (the input's shape), dw and db (num_features,) from dout (the input's shape).
@@ -61,16 +54,51 @@ class BatchNorm:
         In training mode the gradient flows through the batch statistics too
         (``normalization.standardize_backward``); in evaluation mode they are constants.
         """
-        x_hat, inv_std, training = self.cache
-        self.db = dout.sum(axis=self.axes)
-        self.dw = (dout * x_hat).sum(axis=self.axes)
-        dx_hat = dout * self._per_feature(self.weight)
-        self.dx = (standardize_backward(dx_hat, x_hat, inv_std, self.axes) if training
-                   else dx_hat * inv_std)
+        self.dx, self.dw, self.db = batch_norm_backward(dout, self.cache)
 
-    def _per_feature(self, values):
-        """values of shape (num_features,), shaped to broadcast against the input."""
-        return values.reshape((-1,) + (1,) * (len(self.axes) - 1))
+
+def batch_norm_forward(x, gamma, beta, running_mean, running_var, axes=(0,), eps=1e-5,
+                       momentum=0.9, training=True):
+    """Batch normalisation of x over `axes` (feature axis 1), as ``BatchNorm`` describes.
+
+    Inputs:
+    - x: shape (N, D) with axes (0,), or (N, C, H, W) with axes (0, 2, 3)
+    - gamma, beta: scale and shift, D (or C) values of any shape
+    - running_mean, running_var: shape (D,) or (C,); in training mode updated IN PLACE,
+      running = momentum * running + (1 - momentum) * batch statistic
+    - training: True for the batch's statistics, False for the running ones
+
+    Returns a tuple of:
+    - out: x's shape
+    - cache: for ``batch_norm_backward`` (and ``batchnorm_backward_steps``)
+    """
+    if training:
+        x_hat, mean, var, inv_std = standardize(x, axes, eps)
+        running_mean *= momentum
+        running_mean += (1 - momentum) * mean.ravel()
+        running_var *= momentum
+        running_var += (1 - momentum) * var.ravel()
+    else:
+        inv_std = _per_feature(1.0 / np.sqrt(running_var + eps), axes)
+        x_hat = (x - _per_feature(running_mean, axes)) * inv_std
+    out = _per_feature(gamma, axes) * x_hat + _per_feature(beta, axes)
+    return out, (x, x_hat, inv_std, gamma, axes, eps, training)
+
+
+def batch_norm_backward(dout, cache):
+    """Gradients of ``batch_norm_forward``: (dx (x's shape), dgamma, dbeta (gamma's shape)),
+    through the batch statistics in training mode, with them constant in evaluation mode."""
+    _, x_hat, inv_std, gamma, axes, _, training = cache
+    dbeta = dout.sum(axis=axes).reshape(np.shape(gamma))
+    dgamma = (dout * x_hat).sum(axis=axes).reshape(np.shape(gamma))
+    dx_hat = dout * _per_feature(gamma, axes)
+    dx = standardize_backward(dx_hat, x_hat, inv_std, axes) if training else dx_hat * inv_std
+    return dx, dgamma, dbeta
+
+
+def _per_feature(values, axes):
+    """values with one entry per feature, shaped to broadcast against the input."""
+    return np.reshape(values, (-1,) + (1,) * (len(axes) - 1))
 
 
 class SpatialBatchNorm(BatchNorm):

@@ -31,13 +31,34 @@ class Dropout:
 
     def forward(self, x):
         """Return x (any shape) times a fresh mask in training mode, x itself in evaluation."""
-        if not self.training:
-            self.mask = None
-            return x
-        keep = self.rng.random_sample(x.shape) >= self.p
-        self.mask = keep * x.dtype.type(1 / (1 - self.p))
-        return x * self.mask
+        out, self.mask = dropout_forward(x, self.p, self.rng, self.training)
+        return out
 
     def backward(self, dout):
         """Set dx = dout * mask (dout itself in evaluation mode), the input's shape."""
-        self.dx = dout if self.mask is None else dout * self.mask
+        self.dx = dropout_backward(dout, self.mask)
+
+
+def dropout_forward(x, p, rng, training=True):
+    """Inverted dropout of x (any shape) with drop probability p in [0, 1).
+
+    Inputs:
+    - rng: draws the mask through ``random_sample(shape)`` (a ``RandomState``, or the
+      ``np.random`` module itself)
+    - training: False passes x through
+
+    Returns a tuple of:
+    - out: x's shape and dtype
+    - mask: 0 where dropped, 1 / (1 - p) where kept (a value is kept where its uniform draw is
+      >= p); None when not training
+    """
+    if not training:
+        return x, None
+    keep = rng.random_sample(x.shape) >= p
+    mask = keep * x.dtype.type(1 / (1 - p))
+    return x * mask, mask
+
+
+def dropout_backward(dout, mask):
+    """dout * mask, or dout itself when the mask is None (evaluation mode)."""
+    return dout if mask is None else dout * mask

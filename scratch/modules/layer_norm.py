@@ -29,13 +29,22 @@ class LayerNorm:
         if x.ndim != 2 or x.shape[1] != self.num_features:
             raise ValueError(f"LayerNorm expects input of shape (N, {self.num_features}), "
                              f"got {x.shape}")
-        x_hat, _, _, inv_std = standardize(x, 1, self.eps)
-        self.cache = (x_hat, inv_std)
-        return self.weight * x_hat + self.bias
+        out, self.cache = layer_norm_forward(x, self.weight, self.bias, self.eps)
+        return out
 
     def backward(self, dout):
         """Set dx (N, num_features), dw and db (num_features,) from dout (N, num_features)."""
-        x_hat, inv_std = self.cache
-        self.db = dout.sum(axis=0)
-        self.dw = (dout * x_hat).sum(axis=0)
-        self.dx = standardize_backward(dout * self.weight, x_hat, inv_std, 1)
+        self.dx, self.dw, self.db = layer_norm_backward(dout, self.cache)
+
+
+def layer_norm_forward(x, gamma, beta, eps=1e-5):
+    """Layer normalisation of x (N, D) with gamma, beta (D,): (out (N, D), cache)."""
+    x_hat, _, _, inv_std = standardize(x, 1, eps)
+    return gamma * x_hat + beta, (x_hat, inv_std, gamma)
+
+
+def layer_norm_backward(dout, cache):
+    """Gradients of ``layer_norm_forward``: (dx (N, D), dgamma (D,), dbeta (D,))."""
+    x_hat, inv_std, gamma = cache
+    dx = standardize_backward(dout * gamma, x_hat, inv_std, 1)
+    return dx, (dout * x_hat).sum(axis=0), dout.sum(axis=0)

@@ -27,13 +27,31 @@ class Linear:
         if x_rows.shape[1] != self.in_dim:
             raise ValueError(f"Linear expects {self.in_dim} features per sample, got "
                              f"{x_rows.shape[1]} from input of shape {x.shape}")
-        self.cache = x
-        return x_rows @ self.weight + self.bias
+        out, self.cache = affine_forward(x, self.weight, self.bias)
+        return out
 
     def backward(self, dout):
         """Set dx (the input's shape), dw (in_dim, out_dim) and db (out_dim,) from dout
         of shape (N, out_dim)."""
-        x = self.cache
-        self.dx = (dout @ self.weight.T).reshape(x.shape)
-        self.dw = x.reshape(x.shape[0], -1).T @ dout
-        self.db = dout.sum(axis=0)
+        self.dx, self.dw, self.db = affine_backward(dout, self.cache)
+
+
+def affine_forward(x, w, b):
+    """x @ w + b, every axis of x after the first flattened.
+
+    Inputs:
+    - x: shape (N, d_1, ..., d_m); w: shape (d_1 * ... * d_m, M); b: shape (M,)
+
+    Returns a tuple of:
+    - out: shape (N, M)
+    - cache: (x, w) for ``affine_backward``
+    """
+    return x.reshape(x.shape[0], -1) @ w + b, (x, w)
+
+
+def affine_backward(dout, cache):
+    """Gradients of ``affine_forward`` from dout (N, M): (dx (x's shape), dw (D, M), db (M,))."""
+    x, w = cache
+    dx = (dout @ w.T).reshape(x.shape)
+    dw = x.reshape(x.shape[0], -1).T @ dout
+    return dx, dw, dout.sum(axis=0)

@@ -6,6 +6,8 @@ slow (Python loops over every output element) and exist to be read and to check
 """
 import numpy as np
 
+from .vectorized import window_shape
+
 
 def conv2d_forward_loops(x, weight, bias, stride, padding):
     """Forward pass of a convolution (cross-correlation) with zero padding.
@@ -70,28 +72,28 @@ def conv2d_backward_loops(dout, x, weight, stride, padding):
 
 
 def max_pool_forward_loops(x, kernel_size, stride):
-    """Forward pass of max pooling over square windows.
+    """Forward pass of max pooling.
 
     Inputs:
     - x: input of shape (N, C, H, W)
-    - kernel_size: side k of each window
+    - kernel_size: side k of square windows, or (height, width) of rectangular ones
     - stride: step between neighbouring windows
 
     Returns:
-    - out: maxima of shape (N, C, H', W'), where H' = 1 + (H - k) // stride and
-      W' = 1 + (W - k) // stride
+    - out: maxima of shape (N, C, H', W'), where H' = 1 + (H - height) // stride and
+      W' = 1 + (W - width) // stride
     """
     N, C, H, W = x.shape
-    k = kernel_size
-    H_out = 1 + (H - k) // stride
-    W_out = 1 + (W - k) // stride
+    kh, kw = window_shape(kernel_size)
+    H_out = 1 + (H - kh) // stride
+    W_out = 1 + (W - kw) // stride
     out = np.zeros((N, C, H_out, W_out), dtype=x.dtype)
     for n in range(N):
         for c in range(C):
             for i in range(H_out):
                 for j in range(W_out):
                     top, left = i * stride, j * stride
-                    out[n, c, i, j] = np.max(x[n, c, top:top + k, left:left + k])
+                    out[n, c, i, j] = np.max(x[n, c, top:top + kh, left:left + kw])
     return out
 
 
@@ -109,14 +111,14 @@ def max_pool_backward_loops(dout, x, kernel_size, stride):
     - dx: gradient with respect to x, of shape (N, C, H, W)
     """
     N, C, H_out, W_out = dout.shape
-    k = kernel_size
+    kh, kw = window_shape(kernel_size)
     dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
     for n in range(N):
         for c in range(C):
             for i in range(H_out):
                 for j in range(W_out):
                     top, left = i * stride, j * stride
-                    window = x[n, c, top:top + k, left:left + k]
+                    window = x[n, c, top:top + kh, left:left + kw]
                     row, col = np.unravel_index(np.argmax(window), window.shape)
                     dx[n, c, top + row, left + col] += dout[n, c, i, j]
     return dx

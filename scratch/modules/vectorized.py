@@ -90,32 +90,32 @@ def conv2d_backward(dout, cache):
 
 
 def max_pool_forward(x, kernel_size, stride):
-    """Forward pass of max pooling over square windows.
+    """Forward pass of max pooling.
 
     Inputs:
     - x: input of shape (N, C, H, W)
-    - kernel_size: side k of each window
+    - kernel_size: side k of square windows, or (height, width) of rectangular ones
     - stride: step between neighbouring windows
 
     Returns a tuple of:
-    - out: maxima of shape (N, C, H', W'), where H' = 1 + (H - k) // stride and
-      W' = 1 + (W - k) // stride
+    - out: maxima of shape (N, C, H', W'), where H' = 1 + (H - height) // stride and
+      W' = 1 + (W - width) // stride
     - cache: what ``max_pool_backward`` needs, among it the winning offset of every window
-      (di * k + dj, the first one in row-major order when values tie)
+      (di * width + dj, the first one in row-major order when values tie)
     """
     N, C, H, W = x.shape
-    k = kernel_size
-    H_out = 1 + (H - k) // stride
-    W_out = 1 + (W - k) // stride
+    kh, kw = window_shape(kernel_size)
+    H_out = 1 + (H - kh) // stride
+    W_out = 1 + (W - kw) // stride
     out = x[_offset_slices(0, 0, stride, H_out, W_out)].copy()
     winner = np.zeros(out.shape, dtype=np.int32)
-    for offset in range(1, k * k):
-        candidate = x[_offset_slices(*divmod(offset, k), stride, H_out, W_out)]
+    for offset in range(1, kh * kw):
+        candidate = x[_offset_slices(*divmod(offset, kw), stride, H_out, W_out)]
         larger = candidate > out
         np.maximum(out, candidate, out=out)
         # Set winner to offset where larger, in arithmetic (much faster than masked assignment).
         winner += larger * (offset - winner)
-    cache = (x.shape, x.dtype, kernel_size, stride, winner)
+    cache = (x.shape, x.dtype, (kh, kw), stride, winner)
     return out, cache
 
 
@@ -129,12 +129,17 @@ def max_pool_backward(dout, cache):
     Returns:
     - dx: gradient with respect to x, of shape (N, C, H, W); overlapping windows add up
     """
-    x_shape, x_dtype, k, stride, winner = cache
+    x_shape, x_dtype, (kh, kw), stride, winner = cache
     _, _, H_out, W_out = dout.shape
     dx = np.zeros(x_shape, dtype=np.result_type(dout, x_dtype))
-    for offset in range(k * k):
-        dx[_offset_slices(*divmod(offset, k), stride, H_out, W_out)] += dout * (winner == offset)
+    for offset in range(kh * kw):
+        dx[_offset_slices(*divmod(offset, kw), stride, H_out, W_out)] += dout * (winner == offset)
     return dx
+
+
+def window_shape(kernel_size):
+    """(height, width) of a pooling window given as one int (square) or a pair."""
+    return (kernel_size, kernel_size) if np.ndim(kernel_size) == 0 else tuple(kernel_size)
 
 
 def _pad(x, padding, workspace, name, dtype):

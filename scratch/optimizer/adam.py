@@ -36,13 +36,18 @@ class Adam:
         """Take one step on every parameter of model, from the gradients its backward set."""
         self.t += 1
         for key, parameter, grad in gradients(model, self.reg):
-            # m and v change in place: they are as large as the parameters, and fresh arrays
-            # of that size on every step cost time.
-            m, v = self.m[key], self.v[key]
-            m *= self.beta1
-            m += (1 - self.beta1) * grad
-            v *= self.beta2
-            v += (1 - self.beta2) * grad ** 2
-            m_hat = m / (1 - self.beta1 ** self.t)
-            v_hat = v / (1 - self.beta2 ** self.t)
-            parameter -= self.learning_rate * m_hat / (np.sqrt(v_hat) + self.eps)
+            adam_step(parameter, grad, self.m[key], self.v[key], self.t, self.learning_rate,
+                      self.beta1, self.beta2, self.eps)
+
+
+def adam_step(parameter, grad, m, v, t, learning_rate, beta1, beta2, eps):
+    """Step number t (from 1) of Adam (the class docstring's formulas); parameter, m and v
+    (all grad's shape) are updated IN PLACE: they are as large as the parameters, and fresh
+    arrays of that size on every step cost time."""
+    m *= beta1
+    m += (1 - beta1) * grad
+    v *= beta2
+    v += (1 - beta2) * grad ** 2
+    m_hat = m / (1 - beta1 ** t)
+    v_hat = v / (1 - beta2 ** t)
+    parameter -= learning_rate * m_hat / (np.sqrt(v_hat) + eps)

@@ -27,7 +27,13 @@ class RMSProp:
     def update(self, model):
         """Take one step on every parameter of model, from the gradients its backward set."""
         for key, parameter, grad in gradients(model, self.reg):
-            cache = self.caches[key]
-            cache *= self.decay_rate  # in place, as in Adam
-            cache += (1 - self.decay_rate) * grad ** 2
-            parameter -= self.learning_rate * grad / (np.sqrt(cache) + self.eps)
+            rmsprop_step(parameter, grad, self.caches[key], self.learning_rate,
+                         self.decay_rate, self.eps)
+
+
+def rmsprop_step(parameter, grad, cache, learning_rate, decay_rate, eps):
+    """One RMSProp step (the class docstring's formulas); parameter and cache (both grad's
+    shape) are updated IN PLACE (fresh arrays the parameters' size on every step cost time)."""
+    cache *= decay_rate
+    cache += (1 - decay_rate) * grad ** 2
+    parameter -= learning_rate * grad / (np.sqrt(cache) + eps)

@@ -33,7 +33,16 @@ class SGD:
                 continue
             module.dw += self.reg * module.weight
             for name, grad_name in PARAMETERS:
-                velocity = (self.momentum * self.velocities[(index, name)]
-                            - self.learning_rate * getattr(module, grad_name))
-                self.velocities[(index, name)] = velocity
-                getattr(module, name)[...] += velocity
+                momentum_step(getattr(module, name), getattr(module, grad_name),
+                              self.velocities[(index, name)], self.learning_rate,
+                              self.momentum)
+
+
+def momentum_step(parameter, grad, velocity, learning_rate, momentum):
+    """One momentum step, parameter and velocity (both grad's shape) updated IN PLACE:
+        velocity = momentum * velocity - learning_rate * grad
+        parameter += velocity
+    (momentum 0 is plain gradient descent)."""
+    velocity *= momentum
+    velocity -= learning_rate * grad
+    parameter += velocity

@@ -1,5 +1,4 @@
 import json
-import pickle
 import subprocess
 import sys
 import tempfile
@@ -8,24 +7,24 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.scratch.test_train_script import write_image_folder
+from tests.scratch.test_train_script import write_cifar_batch, write_image_folder
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = REPO_ROOT / 'scratch' / 'experiments.py'
 
 
-def run_python(code, cifar_batch):
-    """Run code after importing experiments as the script does (scratch/ first on the path),
-    with CIFAR-10 looked for at cifar_batch and every experiment shrunk to 30 training and 20
-    validation images. Returns the CompletedProcess."""
-    prelude = (f"import sys; sys.path.insert(0, {str(SCRIPT.parent)!r})\n"
-               "from pathlib import Path\n"
-               "import experiments\n"
+def run_python(code, cifar_batch, md5=None):
+    """Run code after `from scratch import experiments` from the repository root, with
+    CIFAR-10 looked for at cifar_batch (md5: its checksum, when it is a fake one) and every
+    experiment shrunk to 30 training and 20 validation images. Returns the CompletedProcess."""
+    prelude = ("from pathlib import Path\n"
+               "from scratch import experiments, image_data\n"
                f"experiments.CIFAR_BATCH = Path({str(cifar_batch)!r})\n"
+               f"image_data.CIFAR_MD5['data_batch_1'] = {md5!r}\n"
                "experiments.EXPERIMENTS = {name: (run, 30, 20) for name, (run, _, _) in "
                "experiments.EXPERIMENTS.items()}\n")
     return subprocess.run([sys.executable, '-c', prelude + code], capture_output=True,
-                          text=True, timeout=120)
+                          text=True, timeout=120, cwd=REPO_ROOT)
 
 
 def table_rows(output):
@@ -42,7 +41,7 @@ def table_rows(output):
 
 class ExperimentsTest(unittest.TestCase):
     def test_every_experiment_on_synthetic_data_prints_a_table_and_saves_a_plot(self):
-        names = ['batchnorm', 'optimizers', 'dropout', 'filters']
+        names = ['batchnorm', 'optimizers', 'dropout', 'filters', 'cs231n']
         with tempfile.TemporaryDirectory() as tmp:
             result = run_python(
                 f"for name in {names!r}:\n"
@@ -53,12 +52,12 @@ class ExperimentsTest(unittest.TestCase):
                 plot = Path(tmp) / f"scratch-{name}.png"
                 self.assertTrue(plot.read_bytes().startswith(b'\x89PNG'), name)
         sources = [line for line in result.stdout.splitlines() if line.startswith('data: ')]
-        self.assertEqual(len(sources), 4)
+        self.assertEqual(len(sources), 5)
         for line in sources:
             self.assertRegex(line, r"^data: synthetic images \(no CIFAR-10 at .*no-cifar.*\); "
                                    r"30 training images, 20 validation images")
-        # separator plus 7 weight scales; 5 optimizers; 3 dropout rates; 1 network
-        self.assertEqual([len(rows) - 1 for rows in table_rows(result.stdout)], [7, 5, 3, 1])
+        # separator plus 7 weight scales; 5 optimizers; 3 dropout rates; 1 network; 2 models
+        self.assertEqual([len(rows) - 1 for rows in table_rows(result.stdout)], [7, 5, 3, 1, 2])
 
     def test_cifar_batch_gives_consecutive_training_and_validation_images(self):
         rng = np.random.RandomState(0)
@@ -66,15 +65,14 @@ class ExperimentsTest(unittest.TestCase):
         labels = rng.randint(10, size=60).tolist()
         with tempfile.TemporaryDirectory() as tmp:
             batch = Path(tmp) / 'data_batch_1'
-            with open(batch, 'wb') as file:
-                pickle.dump({b'data': data, b'labels': labels}, file)
+            md5 = write_cifar_batch(batch, data, labels)
             result = run_python(
                 "import json\n"
                 "data = experiments.load_data(experiments.parse_args(['dropout']), 30, 20)\n"
                 "print(json.dumps([data.source, data.y_train.tolist(), data.y_val.tolist(), "
                 "data.x_train.mean(axis=(0, 2, 3)).tolist(), "
                 "data.x_train.std(axis=(0, 2, 3)).tolist(), data.x_val[0, 0, 0, 0].item()]))",
-                batch)
+                batch, md5)
         self.assertEqual(result.returncode, 0, result.stderr)
         source, y_train, y_val, means, stds, first_val = json.loads(result.stdout)
         self.assertRegex(source, r"^data: CIFAR-10 .*data_batch_1; 30 training images, "

@@ -1,13 +1,14 @@
-import pickle
 import tempfile
 import unittest
+from unittest import mock
 from pathlib import Path
 
 import numpy as np
 
+from scratch import image_data
 from scratch.image_data import (DataNotFound, load_cifar_sample, load_image_folder_sample,
                                 synthetic_sample)
-from tests.scratch.test_train_script import write_image_folder
+from tests.scratch.test_train_script import write_cifar_batch, write_image_folder
 
 
 class SyntheticTest(unittest.TestCase):
@@ -54,9 +55,9 @@ class OffsetTest(unittest.TestCase):
         labels = rng.randint(10, size=30).tolist()
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / 'data_batch_1'
-            with open(path, 'wb') as file:
-                pickle.dump({b'data': data, b'labels': labels}, file)
-            images, got = load_cifar_sample(path, count=8, offset=20)
+            md5 = write_cifar_batch(path, data, labels)
+            with mock.patch.dict(image_data.CIFAR_MD5, data_batch_1=md5):
+                images, got = load_cifar_sample(path, count=8, offset=20)
             with self.assertRaisesRegex(DataNotFound, "CIFAR-10 not found"):
                 load_cifar_sample(Path(tmp) / 'missing')
         np.testing.assert_array_equal(images, data[20:28].reshape(8, 3, 32, 32))

@@ -1,3 +1,4 @@
+import hashlib
 import json
 import pickle
 import subprocess
@@ -14,11 +15,19 @@ SCRIPT = REPO_ROOT / 'scratch' / 'train.py'
 
 
 def run_python(code):
-    """Run code with scratch/ first on the path, as train.py runs; returns its stdout as JSON."""
-    result = subprocess.run([sys.executable, '-c', f"import sys; sys.path.insert(0, "
-                             f"{str(SCRIPT.parent)!r}); import train\n{code}"],
-                            capture_output=True, text=True, timeout=60, check=True)
+    """Run code after `from scratch import train` from the repository root; returns its stdout
+    as JSON."""
+    result = subprocess.run([sys.executable, '-c', f"from scratch import train\n{code}"],
+                            capture_output=True, text=True, timeout=60, check=True, cwd=REPO_ROOT)
     return json.loads(result.stdout)
+
+
+def write_cifar_batch(path, data, labels):
+    """Pickle a fake CIFAR-10 batch (data uint8 (N, 3072), labels list) at path; returns its
+    md5, which tests put in ``image_data.CIFAR_MD5`` for the reader to accept it."""
+    with open(path, 'wb') as file:
+        pickle.dump({b'data': data, b'labels': labels}, file)
+    return hashlib.md5(Path(path).read_bytes()).hexdigest()
 
 
 def write_image_folder(root, classes=10, per_class=7):
@@ -56,10 +65,11 @@ class CifarSampleTest(unittest.TestCase):
         labels = rng.randint(10, size=60).tolist()
         with tempfile.TemporaryDirectory() as tmp:
             batch = Path(tmp) / 'data_batch_1'
-            with open(batch, 'wb') as file:
-                pickle.dump({b'data': data, b'labels': labels}, file)
+            md5 = write_cifar_batch(batch, data, labels)
             images, got_labels = run_python(
                 "from pathlib import Path\n"
+                "from scratch import image_data\n"
+                f"image_data.CIFAR_MD5['data_batch_1'] = {md5!r}\n"
                 f"images, labels = train.load_cifar_sample(Path({str(batch)!r}))\n"
                 "import json; print(json.dumps([images.tolist(), labels.tolist()]))")
         # CIFAR rows are 1024 red, then 1024 green, then 1024 blue values, row-major.

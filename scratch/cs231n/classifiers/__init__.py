@@ -1,0 +1,1 @@
+"""CS231n's models: ``fc_net.FullyConnectedNet`` and ``cnn.ThreeLayerConvNet``."""
