@@ -343,7 +343,7 @@ class SyntheticStudyTest(unittest.TestCase):
 
     def test_budget_leaves_every_run_resumable_and_the_next_call_finishes_exactly(self):
         self.assertEqual(self.status, 0, self.lines)
-        self.assertTrue(any(line.endswith("run the same command to continue")
+        self.assertTrue(any(line.endswith("to continue: run the same command")
                             for line in self.lines), self.lines)
         resumable = [run["name"] for run in self.stopped.values() if run["resumable"]]
         self.assertTrue(resumable, self.lines)  # the last run to save is one epoch in
