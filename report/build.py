@@ -38,8 +38,9 @@ def build(runs_root, out_dir):
         The README's path.
 
     Raises:
-        ValueError: ``out_dir`` is a file or cannot be written, ``runs_root`` is no folder or holds no run, or holds no finished run while
-            ``out_dir`` already has a report (which an empty one would replace).
+        ValueError: ``out_dir`` is a file or cannot be written; ``runs_root`` is no folder,
+            holds no run, or holds no finished run while ``out_dir`` already has a report
+            (which an empty one would replace).
     """
     check_output_folder(out_dir, "--out")
     if not os.path.isdir(runs_root):

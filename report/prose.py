@@ -150,8 +150,8 @@ def _class_count_section(records, settings, prefix, figures_dir):
     for record in records:
         profiles.setdefault(record["setting"], record["metrics"]["cls_num_list"])
     name = f"{prefix}-class-counts.png"
-    figures.plot_class_counts([(s, profiles[s]) for s in settings], records[0]["metrics"]["classes"],
-                       os.path.join(figures_dir, name))
+    figures.plot_class_counts([(s, profiles[s]) for s in settings],
+                              records[0]["metrics"]["classes"], os.path.join(figures_dir, name))
     return ["Training images per class in each setting (log scale):", "",
             f"![class counts]({FIGURES}/{name})"]
 

@@ -204,7 +204,8 @@ class AggregateTest(unittest.TestCase):
                 yaml.safe_dump(GRID, f)
             os.makedirs(os.path.join(tmp, "t-method=a-factor=10-seed=0"))
             self.assertIsNone(summary.write_summary(grids.load_grid(path), tmp))
-            self.assertEqual(sorted(os.listdir(tmp)), ["grid.yaml", "t-method=a-factor=10-seed=0"])
+            self.assertEqual(sorted(os.listdir(tmp)),
+                             ["grid.yaml", "t-method=a-factor=10-seed=0"])
 
     def test_format_stat(self):
         self.assertEqual(collect.format_stat(collect.Stat(0.7457, 0.0031, 3)), "74.57 ± 0.31")
