@@ -39,6 +39,9 @@ def parse_args(argv=None):
                         help="evaluate a saved checkpoint on the test set instead of training")
     action.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run saved in RUN_DIR (its last.pt and config.yaml)")
+    parser.add_argument("--no-export", action="store_true",
+                        help="do not copy the best weights to run.checkpoint_dir/<model>.pth "
+                             "(sweeps and studies pass it)")
     args = parser.parse_args(argv)
     if args.keys:
         return args
@@ -65,7 +68,7 @@ def main(argv=None):
         elif args.eval:
             app.evaluate_checkpoint(cfg, args.eval)
         else:
-            app.train(cfg, resume_dir=args.resume)
+            app.train(cfg, resume_dir=args.resume, export=not args.no_export)
     except (UserError, ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return UserError.exit_code

@@ -47,8 +47,9 @@ def evaluate_checkpoint(cfg, path):
     _print_extras(cfg, bundle, results)
 
 
-def train(cfg, resume_dir=None):
-    """Train a model as ``cfg`` says, or continue the run in ``resume_dir``; write its results.
+def train(cfg, resume_dir=None, export=True):
+    """Train a model as ``cfg`` says, or continue the run in ``resume_dir``; write its results
+    (with ``export``, also the best weights to ``run.checkpoint_dir/<model>.pth``).
 
     Returns:
         The path of the run's folder.
@@ -58,12 +59,12 @@ def train(cfg, resume_dir=None):
         cfg, state = load_resume_state(resume_dir, cfg)
     context = distributed.setup(cfg.device)
     try:
-        return _train(cfg, state, resume_dir, context)
+        return _train(cfg, state, resume_dir, context, export)
     finally:
         distributed.teardown(context)
 
 
-def _train(cfg, state, resume_dir, context):
+def _train(cfg, state, resume_dir, context, export):
     bundle = data.build_data(cfg.data, cfg.seed)
     _check_batch_size(cfg, bundle, context)
     torch.manual_seed(cfg.seed)
@@ -103,14 +104,14 @@ def _train(cfg, state, resume_dir, context):
     try:
         trainer.fit()
         if context.is_main:
-            _finish(cfg, bundle, trainer, context, run_dir, init_from)
+            _finish(cfg, bundle, trainer, context, run_dir, init_from, export)
     finally:
         if writer is not None:
             writer.close()
     return run_dir
 
 
-def _finish(cfg, bundle, trainer, context, run_dir, init_from):
+def _finish(cfg, bundle, trainer, context, run_dir, init_from, export):
     """Test the best weights once, print and save every result of the run."""
     started = time.perf_counter()
     results = _test(cfg, bundle, trainer.model, context)
@@ -137,12 +138,14 @@ def _finish(cfg, bundle, trainer, context, run_dir, init_from):
         "history": trainer.history,
     }
     write_text_atomic(json.dumps(metrics, indent=2), os.path.join(run_dir, "metrics.json"))
-    os.makedirs(cfg.run.checkpoint_dir, exist_ok=True)
-    shutil.copyfile(os.path.join(run_dir, "best.pt"),
-                    os.path.join(cfg.run.checkpoint_dir, f"{cfg.model.name}.pth"))
-    print(f"\nsaved {run_dir}/metrics.json, best.pt, last.pt and "
-          f"{cfg.run.checkpoint_dir}/{cfg.model.name}.pth; TensorBoard: tensorboard --logdir "
-          f"{os.path.dirname(os.path.normpath(run_dir)) or '.'}")
+    exported = ""
+    if export:
+        os.makedirs(cfg.run.checkpoint_dir, exist_ok=True)
+        shutil.copyfile(os.path.join(run_dir, "best.pt"),
+                        os.path.join(cfg.run.checkpoint_dir, f"{cfg.model.name}.pth"))
+        exported = f" and {cfg.run.checkpoint_dir}/{cfg.model.name}.pth"
+    print(f"\nsaved {run_dir}/metrics.json, best.pt, last.pt{exported}; TensorBoard: "
+          f"tensorboard --logdir {os.path.dirname(os.path.normpath(run_dir)) or '.'}")
 
 
 def _test(cfg, bundle, model, context):

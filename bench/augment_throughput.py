@@ -7,24 +7,21 @@ together) it measures
 and the ratio of each to crop-and-flip. The settings take turns in every round and the median
 round counts, so a machine busy with other work slows them all alike.
 
-    python bench/augment_throughput.py                  # CPU: small sizes
-    python bench/augment_throughput.py --steps 100      # GPU
+    python -m bench.augment_throughput                  # CPU: small sizes
+    python -m bench.augment_throughput --steps 100      # GPU
 """
 import argparse
-import os
 import statistics
-import sys
 import time
 
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import data  # noqa: E402
-from engine import builders  # noqa: E402
-from engine.config import Config  # noqa: E402
-from engine.distributed import Context, choose_device  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+import data
+from engine import builders
+from engine.config import Config
+from engine.distributed import Context, choose_device
+from engine.trainer import Trainer
 
 SETTINGS = {
     "crop + flip": {},

@@ -20,12 +20,11 @@ The normalisation layers (training mode, forward + backward, best of --repeats) 
 and BatchNorm's backward also runs node by node (``batchnorm_backward_steps``) beside the
 single-expression form the layer uses.
 
-    python bench/scratch_layers.py
-    python bench/scratch_layers.py --threads 1 --no-loops
+    python -m bench.scratch_layers
+    python -m bench.scratch_layers --threads 1 --no-loops
 """
 import argparse
 import os
-import sys
 import time
 
 
@@ -45,7 +44,6 @@ for variable in ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS'):
 import numpy as np  # noqa: E402  (after the thread variables, which BLAS reads on import)
 import torch  # noqa: E402
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from scratch.modules import (BatchNorm, GroupNorm, LayerNorm, SpatialBatchNorm,  # noqa: E402
                              loops, vectorized)

@@ -15,8 +15,8 @@ after warm-up steps. With --full-run, the wall time of a whole ``main.py`` run o
 --compile) is measured too. A measurement that fails is reported in the table and the others
 still run. --out also writes the table (markdown) to a file.
 
-    python bench/train_throughput.py                          # CPU: small sizes
-    python bench/train_throughput.py --compile --full-run --data-root data/cifar10-jpeg   # GPU
+    python -m bench.train_throughput                          # CPU: small sizes
+    python -m bench.train_throughput --compile --full-run --data-root data/cifar10-jpeg   # GPU
 """
 import argparse
 import os
@@ -30,14 +30,13 @@ import torch
 import torchvision.transforms as T
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import data  # noqa: E402
-from engine import builders  # noqa: E402
-from engine.config import Config  # noqa: E402
-from engine.distributed import Context, choose_device  # noqa: E402
-from engine.files import write_text_atomic  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+import data
+from engine import builders
+from engine.config import Config
+from engine.distributed import Context, choose_device
+from engine.files import write_text_atomic
+from engine.trainer import Trainer
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)

@@ -9,8 +9,9 @@ import unittest
 import torch
 import yaml
 
+from engine.config import LOSS_NAMES
 from engine.metrics import summarize
-from report import build
+from report import build, labels, records
 
 CLASSES = ["plane", "car", "bird", "cat"]
 COUNTS = [500, 200, 50, 30]  # no class below 20 images: the few-shot group is empty
@@ -248,6 +249,14 @@ class RefusedRunsFolderTest(unittest.TestCase):
         self.assertEqual(err.count("\n"), 1)
         self.assert_report_kept()
 
+    def test_an_out_that_is_a_file_is_refused_before_anything(self):
+        runs = os.path.join(self.tmp.name, "runs")
+        write_run(runs, "ce", config({}), [10, 9, 5, 0])
+        code, err = self.main("--runs", runs, "--out", self.readme)
+        self.assertEqual(code, 2)
+        self.assertEqual(err, f"error: --out: {self.readme!r} is a file; expected a folder\n")
+        self.assert_report_kept()
+
     def test_no_finished_run_keeps_an_existing_report(self):
         runs = os.path.join(self.tmp.name, "runs")
         os.makedirs(os.path.join(runs, "stopped"))
@@ -257,7 +266,6 @@ class RefusedRunsFolderTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertIn("holds no finished run", err)
         self.assert_report_kept()
-
 
 
 def stage2(cfg, stage1, **train):
@@ -313,7 +321,7 @@ class NewMethodsReportTest(unittest.TestCase):
         with open(os.path.join(cls.out, "README.md"), encoding="utf-8") as f:
             cls.readme = f.read()
         cls.records = {r["method"] if r["run"] != "wb1" else "WB stage 1": r
-                       for r in build.load_records(runs)[0]}
+                       for r in records.load_records(runs)[0]}
 
     @classmethod
     def tearDownClass(cls):
@@ -339,18 +347,26 @@ class NewMethodsReportTest(unittest.TestCase):
         ce = config({})
         drw = config({"reweight": "class_balanced", "reweight_epoch": 160})
         drw["data"].update({"mix": "mixup", "mix_alpha": 1.0})
-        self.assertEqual(build.method_name(drw), "CE-DRW + mixup")
+        self.assertEqual(labels.method_name(drw), "CE-DRW + mixup")
         cutmix = json.loads(json.dumps(ce))
         cutmix["data"].update({"mix": "cutmix", "mix_alpha": 0.5, "cutout": 8,
                                "randaugment_ops": 2, "randaugment_magnitude": 9})
-        self.assertEqual(build.method_name(cutmix),
+        self.assertEqual(labels.method_name(cutmix),
                          "CE + CutMix (α=0.5) + Cutout + RandAugment (2, 9)")
-        self.assertEqual(build.method_name(config({"name": "las"})), "LAS")
-        self.assertEqual(build.method_name(stage2(ce, "x")), "classifier re-training (CE)")
-        self.assertEqual(build.method_name(stage2(ce, "x", freeze="none")), "fine-tuning (CE)")
+        self.assertEqual(labels.method_name(config({"name": "las"})), "LAS")
+        self.assertEqual(labels.method_name(stage2(ce, "x")), "classifier re-training (CE)")
+        self.assertEqual(labels.method_name(stage2(ce, "x", freeze="none")), "fine-tuning (CE)")
         maxnorm = json.loads(json.dumps(ce))
         maxnorm["train"]["maxnorm"] = 1.0
-        self.assertEqual(build.method_name(maxnorm), "CE + MaxNorm")
+        self.assertEqual(labels.method_name(maxnorm), "CE + MaxNorm")
+
+    def test_every_loss_of_the_schema_has_its_own_label(self):
+        names = [labels.method_name(config({"name": name, "gamma": 1.0})) for name in LOSS_NAMES]
+        self.assertEqual(len(set(names)), len(LOSS_NAMES))
+        self.assertEqual(names[:3], ["CE", "Focal", "Sigmoid"])
+        self.assertEqual(labels.loss_label("logit_adjusted"), "Logit adjustment")
+        self.assertEqual(labels.loss_label("balanced_softmax"), "Balanced softmax")
+        self.assertEqual(labels.loss_label("ldam"), "LDAM")
 
     def test_a_stage_two_run_from_another_stage_one_method_says_so(self):
         with tempfile.TemporaryDirectory() as tmp:
@@ -358,7 +374,7 @@ class NewMethodsReportTest(unittest.TestCase):
             focal = config({"name": "focal", "gamma": 1.0})
             write_run(runs, "focal", focal, [10, 9, 5, 0])
             write_run(runs, "crt", stage2(focal, "focal", reinit_classifier=True), [9, 9, 8, 7])
-            methods = {r["method"] for r in build.load_records(runs)[0]}
+            methods = {r["method"] for r in records.load_records(runs)[0]}
         self.assertEqual(methods, {"Focal", "cRT (from Focal)"})
 
 

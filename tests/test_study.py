@@ -1,8 +1,8 @@
 """Studies: runs side by side, in priority order, stopped by a time budget and continued; packing
 the results and unpacking them into a report on another machine; the benchmark step.
 
-Most tests drive a small fake ``main.py`` (written here) that writes run folders; one class
-trains real runs on synthetic data.
+Most tests drive the fake ``main.py`` of tests/fake_runs.py; one class trains real runs on
+synthetic data.
 """
 import contextlib
 import io
@@ -21,55 +21,13 @@ from unittest import mock
 import torch
 import yaml
 
+from bench.runner import BENCH_TABLE
 from report import build as report_build
+from tests.fake_runs import FakeRuns
 from tests.runs_helper import ENV, REPO, synthetic_config
-from tools import study, sweep
+from tools import archive, scheduler, study
+from tools.grid import load_grid
 from tools.runs import load_run
-
-STUDY = os.path.join(REPO, "tools", "study.py")
-SWEEP = os.path.join(REPO, "tools", "sweep.py")
-
-# Logs ["start" | "end" | "stopped", run name, time] to FAKE_LOG; saves last.pt at once, then
-# works FAKE_SECONDS; SIGINT makes it stop (exit 130) with last.pt kept; a run whose name holds
-# FAKE_FAIL exits 1.
-FAKE_MAIN = textwrap.dedent("""\
-    import json, os, signal, sys, time
-    stop = []
-    signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    args = sys.argv[1:]
-    if args[0] == "--resume":
-        run_dir = args[1]
-        with open(os.path.join(run_dir, "config.yaml")) as f:
-            sets = json.load(f)
-    else:
-        sets = dict(a.split("=", 1) for a in args[3::2])
-        run_dir = os.path.join(sets["run.dir"], sets["run.name"])
-        os.makedirs(run_dir)
-        with open(os.path.join(run_dir, "config.yaml"), "w") as f:
-            json.dump(sets, f)
-    name = os.path.basename(run_dir)
-    def note(event):
-        with open(os.environ["FAKE_LOG"], "a") as log:
-            log.write(json.dumps([event, name, time.time(), args[0]]) + "\\n")
-    note("start")
-    open(os.path.join(run_dir, "last.pt"), "w").close()
-    if os.environ.get("FAKE_FAIL") and os.environ["FAKE_FAIL"] in name:
-        sys.exit(1)
-    deadline = time.time() + float(os.environ["FAKE_SECONDS"])
-    while time.time() < deadline and not stop:
-        time.sleep(0.01)
-    if stop:
-        note("stopped")
-        sys.exit(130)
-    summary = {"accuracy": 0.5, "balanced_accuracy": 0.5, "macro_f1": 0.5,
-               "groups": {"many": 0.5, "medium": 0.5, "few": None},
-               "thirds": {"head": 0.5, "middle": 0.5, "tail": 0.5}}
-    with open(os.path.join(run_dir, "metrics.json"), "w") as f:
-        json.dump({"run": name, "finished": True, "test": summary}, f)
-    with open(os.path.join(run_dir, "events.out.tfevents.1"), "w") as f:
-        f.write("x" * int(os.environ.get("FAKE_EVENTS", "10")))
-    note("end")
-    """)
 
 FAKE_BENCH = textwrap.dedent("""\
     import sys
@@ -81,84 +39,86 @@ FAKE_BENCH = textwrap.dedent("""\
     """)
 
 
+@contextlib.contextmanager
+def inside(folder):
+    """Run the block with ``folder`` as the current folder (archives hold relative paths)."""
+    previous = os.getcwd()
+    os.chdir(folder)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+
+
 class FakeStudyTest(unittest.TestCase):
     """The scheduling, budget, pack and unpack logic, with the fake main in a folder of its own."""
 
     def setUp(self):
         tmp = tempfile.TemporaryDirectory()
         self.addCleanup(tmp.cleanup)
-        self.dir = tmp.name
-        self.main = os.path.join(self.dir, "fake_main.py")
-        with open(self.main, "w") as f:
-            f.write(FAKE_MAIN)
-        self.log = os.path.join(self.dir, "calls.log")
-        self.write_grid({"method": {"a": {"loss.name": "ce"}, "b": {"loss.name": "focal"}},
-                         "seed": [0, 1]})
+        self.fake = FakeRuns(tmp.name)
+        self.dir = self.fake.dir
 
     def write_grid(self, axes, **fields):
-        self.grid = os.path.join(self.dir, "grid.yaml")
-        with open(self.grid, "w") as f:
-            yaml.safe_dump({"base": "base.yaml", "prefix": "t", "axes": axes, **fields}, f,
-                           sort_keys=False)
+        self.fake.write_grid(axes, **fields)
 
-    def study(self, *args, seconds=0.3, cwd=None, **env):
-        env = dict(os.environ, FAKE_LOG=self.log, FAKE_SECONDS=str(seconds), **env)
-        return subprocess.run([sys.executable, STUDY, *args, "--main", self.main],
-                              cwd=cwd or self.dir, env=env, capture_output=True, text=True,
-                              timeout=120)
-
-    def events(self):
-        if not os.path.exists(self.log):
-            return []
-        with open(self.log) as f:
-            return [json.loads(line) for line in f]
+    def study(self, *args, cwd=None, **env):
+        """``tools.study`` in this process, from ``cwd`` (default: the test's folder);
+        returns (status, stdout, stderr)."""
+        out, err = io.StringIO(), io.StringIO()
+        with inside(cwd or self.dir), mock.patch.dict(os.environ, self.fake.env(**env)), \
+                contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = study.main([*args, "--main", self.fake.main])
+        return status, out.getvalue(), err.getvalue()
 
     def starts(self):
-        return [name for event, name, _, _ in self.events() if event == "start"]
+        return self.fake.named("start")
 
     def test_parallel_runs_side_by_side_and_never_more(self):
-        result = self.study(self.grid, "--parallel", "2", seconds=1.0)
-        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        status, out, err = self.study(self.fake.grid, "--parallel", "2", FAKE_BARRIER=2)
+        self.assertEqual(status, 0, out + err)
         running, most = 0, 0
-        for event, _, _, _ in sorted(self.events(), key=lambda e: e[2]):
+        for event, _, _ in self.fake.events():
             running += 1 if event == "start" else -1
             most = max(most, running)
         self.assertEqual(most, 2)
         self.assertEqual(len(self.starts()), 4)
-        self.assertIn("4 finished, 0 in progress, 0 left", result.stdout)
+        self.assertIn("4 finished, 0 in progress, 0 left", out)
         self.assertTrue(os.path.exists(os.path.join(self.dir, "runs", "t-summary.md")))
-        self.assertTrue(os.path.exists(os.path.join(self.dir, "runs", "study-logs",
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "runs", study.LOGS,
                                                     "t-method=a-seed=0.log")))
 
     def test_runs_marked_first_start_first(self):
         self.write_grid({"method": {"a": {"loss.name": "ce"}, "b": {"loss.name": "focal"}},
                          "seed": [0, 1]}, first=[{"seed": 1}, {"method": "b"}])
-        result = self.study(self.grid, seconds=0)
-        self.assertEqual(result.returncode, 0, result.stderr)
+        status, _, err = self.study(self.fake.grid)
+        self.assertEqual(status, 0, err)
         self.assertEqual(self.starts(), ["t-method=a-seed=1", "t-method=b-seed=1",
                                          "t-method=b-seed=0", "t-method=a-seed=0"])
 
     def test_a_run_starting_from_another_waits_until_it_has_finished(self):
         self.write_grid({"stage": {"two": {"train.init_from": "runs/t-stage=one/best.pt"},
                                    "one": {"loss.name": "ce"}, "other": {"loss.name": "ce"}}})
-        result = self.study(self.grid, "--parallel", "3", seconds=0.5)
-        self.assertEqual(result.returncode, 0, result.stderr)
-        times = {(event, name): at for event, name, at, _ in self.events()}
-        self.assertGreaterEqual(times[("start", "t-stage=two")], times[("end", "t-stage=one")])
-        self.assertLess(times[("start", "t-stage=other")], times[("end", "t-stage=one")])
+        status, _, err = self.study(self.fake.grid, "--parallel", "3", FAKE_BARRIER=2)
+        self.assertEqual(status, 0, err)
+        order = [(event, name) for event, name, _ in self.fake.events()]
+        self.assertGreater(order.index(("start", "t-stage=two")),
+                           order.index(("end", "t-stage=one")))
+        self.assertLess(order.index(("start", "t-stage=other")),
+                        order.index(("end", "t-stage=one")))
 
     def test_a_failed_run_stops_neither_the_others_nor_the_study(self):
         self.write_grid({"stage": {"one": {"loss.name": "ce"},
                                    "two": {"train.init_from": "runs/t-stage=one/best.pt"},
                                    "other": {"loss.name": "ce"}}})
-        result = self.study(self.grid, "--parallel", "2", seconds=0, FAKE_FAIL="stage=one")
-        self.assertEqual(result.returncode, 1)
+        status, out, _ = self.study(self.fake.grid, "--parallel", "2", FAKE_FAIL="stage=one")
+        self.assertEqual(status, 1)
         self.assertEqual(sorted(self.starts()), ["t-stage=one", "t-stage=other"])
-        self.assertIn("t-stage=two: not started: a run it starts from failed", result.stdout)
-        self.assertIn("2 run(s) failed: t-stage=one, t-stage=two", result.stdout)
+        self.assertIn("t-stage=two: not started: a run it starts from failed", out)
+        self.assertIn("2 run(s) failed: t-stage=one, t-stage=two", out)
+        self.assertIn("the end of runs/study-logs/t-stage=one.log", out)
 
     def test_budget_interrupts_running_runs_and_the_same_command_continues(self):
-        grid = sweep.load_grid(self.grid)
         outdir = os.path.join(self.dir, "runs")
         folders = [os.path.join(outdir, name) for name in ("t-method=a-seed=0",
                                                            "t-method=a-seed=1")]
@@ -167,63 +127,66 @@ class FakeStudyTest(unittest.TestCase):
             return 0 if not all(os.path.exists(f"{p}/last.pt") for p in folders) else 1e9
 
         lines = []
-        env = {"FAKE_LOG": self.log, "FAKE_SECONDS": "60"}
-        with mock.patch.dict(os.environ, env):
-            status = study.run_study([(grid, outdir)], parallel=2,
-                                     budget=study.Budget(540, clock), main=self.main,
-                                     log=lines.append)
+        with mock.patch.dict(os.environ, self.fake.env(FAKE_MODE="hold")):
+            status = scheduler.run_grids([(load_grid(self.fake.grid), outdir)], "study",
+                                         parallel=2, budget=scheduler.Budget(540, clock),
+                                         main=self.fake.main, log=lines.append)
         self.assertEqual(status, 0)
-        self.assertIn("study: 0 finished, 2 in progress, 2 left; run the same command to "
-                      "continue", lines)
-        self.assertEqual(sorted(name for event, name, _, _ in self.events()
-                                if event == "stopped"), ["t-method=a-seed=0", "t-method=a-seed=1"])
+        self.assertIn("study: 0 finished, 2 in progress, 2 left; to continue: run the same "
+                      "command", lines)
+        self.assertEqual(sorted(self.fake.named("stopped")),
+                         ["t-method=a-seed=0", "t-method=a-seed=1"])
         self.assertTrue(all(load_run(folder)["resumable"] for folder in folders))
 
-        again = self.study(self.grid, "--parallel", "2", seconds=0)
-        self.assertEqual(again.returncode, 0, again.stderr)
-        self.assertIn("4 finished, 0 in progress, 0 left", again.stdout)
-        resumed = [name for event, name, _, how in self.events()[4:] if how == "--resume"]
-        self.assertEqual(sorted(set(resumed)), ["t-method=a-seed=0", "t-method=a-seed=1"])
+        status, out, err = self.study(self.fake.grid, "--parallel", "2")
+        self.assertEqual(status, 0, err)
+        self.assertIn("4 finished, 0 in progress, 0 left", out)
+        resumed = [name for event, name, argv in self.fake.events()[4:]
+                   if event == "start" and "--resume" in argv]
+        self.assertEqual(sorted(resumed), ["t-method=a-seed=0", "t-method=a-seed=1"])
         self.assertEqual(len(self.starts()), 6)
 
     def test_ctrl_c_stops_every_run_so_that_it_saves(self):
-        env = dict(os.environ, FAKE_LOG=self.log, FAKE_SECONDS="60")
-        process = subprocess.Popen([sys.executable, STUDY, self.grid, "--parallel", "2",
-                                    "--main", self.main], cwd=self.dir, env=env,
-                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                   start_new_session=True)
-        deadline = time.monotonic() + 60
-        while len(self.starts()) < 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tools.study", self.fake.grid, "--parallel", "2", "--main",
+             self.fake.main, "--outdir", os.path.join(self.dir, "runs")], cwd=REPO,
+            env=dict(os.environ, **self.fake.env(FAKE_MODE="hold")), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, start_new_session=True)
+        while len(self.starts()) < 2 and process.poll() is None:  # the log is the signal
+            time.sleep(0.01)
+        folders = [os.path.join(self.dir, "runs", f"t-method=a-seed={s}") for s in (0, 1)]
+        while not all(os.path.exists(f"{p}/last.pt") for p in folders):
+            time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-        stdout, stderr = process.communicate(timeout=60)
+        stdout, stderr = process.communicate(timeout=120)
         self.assertEqual(process.returncode, 130, stdout + stderr)
-        self.assertIn("0 finished, 2 in progress, 2 left", stdout)
-        self.assertEqual(sorted(name for event, name, _, _ in self.events() if event == "stopped"),
+        self.assertIn("0 finished, 2 in progress, 2 left; to continue: python -m tools.study",
+                      stdout)
+        self.assertEqual(sorted(self.fake.named("stopped")),
                          ["t-method=a-seed=0", "t-method=a-seed=1"])
 
     def test_a_used_up_budget_starts_nothing_and_exits_0(self):
-        result = self.study(self.grid, "--budget", "0")
-        self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("0 finished, 0 in progress, 4 left", result.stdout)
-        self.assertEqual(self.events(), [])
+        status, out, err = self.study(self.fake.grid, "--budget", "0")
+        self.assertEqual(status, 0, err)
+        self.assertIn("0 finished, 0 in progress, 4 left", out)
+        self.assertEqual(self.fake.events(), [])
 
-    def names(self, archive):
-        with tarfile.open(os.path.join(self.dir, archive)) as tar:
+    def names(self, name):
+        with tarfile.open(os.path.join(self.dir, name)) as tar:
             return sorted(tar.getnames())
 
     def test_results_and_state_archives_and_unpacking_them_elsewhere(self):
-        self.assertEqual(self.study(self.grid, seconds=0, FAKE_FAIL="b-seed=1").returncode, 1)
+        self.assertEqual(self.study(self.fake.grid, FAKE_FAIL="b-seed=1")[0], 1)
         runs = os.path.join(self.dir, "runs")
         with open(os.path.join(runs, "t-method=b-seed=0", "events.out.tfevents.1"), "w") as f:
-            f.write("x" * study.EVENTS_LIMIT)  # too large to travel
+            f.write("x" * archive.EVENTS_LIMIT)  # too large to travel
         os.remove(os.path.join(runs, "t-method=a-seed=1", "metrics.json"))  # "interrupted"
         os.makedirs(os.path.join(runs, "bench"))
-        with open(os.path.join(runs, study.BENCH_TABLE), "w") as f:
+        with open(os.path.join(runs, BENCH_TABLE), "w") as f:
             f.write("| table |")
-        result = self.study(self.grid, "--budget", "0", "--pack", "out/results.tar.gz",
-                            "--pack-state", "state.tar.gz")
-        self.assertEqual(result.returncode, 0, result.stderr)
+        status, _, err = self.study(self.fake.grid, "--budget", "0", "--pack",
+                                    "out/results.tar.gz", "--pack-state", "state.tar.gz")
+        self.assertEqual(status, 0, err)
         self.assertEqual(self.names("out/results.tar.gz"), [
             "runs/bench/train_throughput.md",
             "runs/t-method=a-seed=0/config.yaml", "runs/t-method=a-seed=0/events.out.tfevents.1",
@@ -234,6 +197,7 @@ class FakeStudyTest(unittest.TestCase):
             "runs/t-method=a-seed=1/config.yaml", "runs/t-method=a-seed=1/events.out.tfevents.1",
             "runs/t-method=a-seed=1/last.pt",
             "runs/t-method=b-seed=1/config.yaml", "runs/t-method=b-seed=1/last.pt"])
+        self.assertEqual([name for name in os.listdir(self.dir) if name.startswith(".tmp-")], [])
 
         elsewhere = os.path.join(self.dir, "elsewhere")
         kept = os.path.join(elsewhere, "runs", "t-method=a-seed=0")
@@ -247,9 +211,13 @@ class FakeStudyTest(unittest.TestCase):
         for name in ("config.yaml", "last.pt", "best.pt"):
             with open(os.path.join(behind, name), "w") as f:
                 f.write("older")
-        result = self.study("--unpack", os.path.join(self.dir, "out", "results.tar.gz"),
-                            "--unpack", os.path.join(self.dir, "state.tar.gz"), cwd=elsewhere)
-        self.assertEqual(result.returncode, 0, result.stderr)
+        status, out, err = self.study("--unpack", os.path.join(self.dir, "out", "results.tar.gz"),
+                                      "--unpack", os.path.join(self.dir, "state.tar.gz"),
+                                      cwd=elsewhere)
+        self.assertEqual(status, 0, err)
+        self.assertIn("1 finished and 0 interrupted run(s), 3 other file(s); 1 run(s) already "
+                      "finished here kept their files", out)
+        self.assertIn("0 finished and 2 interrupted run(s)", out)
         self.assertEqual(load_run(kept)["metrics"], {"finished": True, "mine": True})
         self.assertEqual(sorted(os.listdir(kept)),
                          ["config.yaml", "events.out.tfevents.1", "metrics.json"])
@@ -261,20 +229,20 @@ class FakeStudyTest(unittest.TestCase):
                         ["finished"])
         self.assertTrue(load_run(os.path.join(elsewhere, "runs", "t-method=b-seed=1"))
                         ["resumable"])
-        self.assertTrue(os.path.exists(os.path.join(elsewhere, "runs", study.BENCH_TABLE)))
+        self.assertTrue(os.path.exists(os.path.join(elsewhere, "runs", BENCH_TABLE)))
         self.assertEqual([name for name in os.listdir(elsewhere) if name != "runs"], [])
 
     def test_state_holds_the_weights_an_unfinished_run_starts_from(self):
         self.write_grid({"stage": {"one": {"loss.name": "ce"},
                                    "two": {"train.init_from": "runs/t-stage=one/best.pt"},
                                    "other": {"loss.name": "ce"}}})
-        self.study(self.grid, seconds=0, FAKE_FAIL="stage=two")
+        self.study(self.fake.grid, FAKE_FAIL="stage=two")
         for name in ("t-stage=one", "t-stage=other"):
             with open(os.path.join(self.dir, "runs", name, "best.pt"), "w") as f:
                 f.write("weights")
-        result = self.study(self.grid, "--budget", "0", "--pack", "results.tar.gz",
-                            "--pack-state", "state.tar.gz")
-        self.assertEqual(result.returncode, 0, result.stderr)
+        status, _, err = self.study(self.fake.grid, "--budget", "0", "--pack", "results.tar.gz",
+                                    "--pack-state", "state.tar.gz")
+        self.assertEqual(status, 0, err)
         self.assertEqual(self.names("state.tar.gz"), [
             "runs/t-stage=one/best.pt", "runs/t-stage=one/config.yaml",
             "runs/t-stage=one/metrics.json",
@@ -282,28 +250,37 @@ class FakeStudyTest(unittest.TestCase):
         self.assertNotIn("runs/t-stage=one/best.pt", self.names("results.tar.gz"))
 
     def test_unpack_refuses_paths_outside_the_folder(self):
-        archive = os.path.join(self.dir, "bad.tar.gz")
-        with tarfile.open(archive, "w:gz") as tar:
-            info = tarfile.TarInfo("../escaped.txt")
-            info.size = 1
-            tar.addfile(info, io.BytesIO(b"x"))
-        result = self.study("--unpack", archive)
-        self.assertEqual(result.returncode, 2)
-        self.assertIn("refusing to unpack", result.stderr)
+        bad = os.path.join(self.dir, "bad.tar.gz")
+        with tarfile.open(bad, "w:gz") as tar:
+            for name in ("fine.txt", "../escaped.txt"):
+                info = tarfile.TarInfo(name)
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b"x"))
+        status, _, err = self.study("--unpack", bad)
+        self.assertEqual(status, 2)
+        self.assertRegex(err, r"^error: [^\n]*refusing to unpack\n$")
         self.assertFalse(os.path.exists(os.path.join(os.path.dirname(self.dir), "escaped.txt")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "fine.txt")))
+
+    def test_unpack_refuses_a_file_that_is_no_archive(self):
+        with open(os.path.join(self.dir, "notes.tar.gz"), "w") as f:
+            f.write("not an archive")
+        status, _, err = self.study("--unpack", "notes.tar.gz")
+        self.assertEqual(status, 2)
+        self.assertRegex(err, r"^error: notes\.tar\.gz: cannot be unpacked [^\n]*\n$")
 
     def test_bench_runs_once_and_its_table_travels(self):
         bench = os.path.join(self.dir, "fake_bench.py")
         with open(bench, "w") as f:
             f.write(FAKE_BENCH)
         for _ in range(2):
-            result = self.study("--bench", "--bench-script", bench, "--pack", "bench.tar.gz")
-            self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertIn("already holds the benchmark", result.stdout)
-        table = os.path.join(self.dir, "runs", study.BENCH_TABLE)
+            status, out, err = self.study("--bench", "--bench-script", bench, "--pack",
+                                          "bench.tar.gz")
+            self.assertEqual(status, 0, err)
+        self.assertIn("already holds the benchmark", out)
+        table = os.path.join(self.dir, "runs", BENCH_TABLE)
         with open(table + ".calls") as f:
-            self.assertEqual(f.read().split(), ["--compile", "--full-run", "--out",
-                                                os.path.join("runs", study.BENCH_TABLE)])
+            self.assertEqual(f.read().split(), ["--compile", "--full-run", "--out", table])
         with tarfile.open(os.path.join(self.dir, "bench.tar.gz")) as tar:
             self.assertEqual(tar.getnames(), ["runs/bench/train_throughput.md"])
 
@@ -327,10 +304,10 @@ class SyntheticStudyTest(unittest.TestCase):
                             "axes": {"method": {"ce": {"loss.name": "ce"},
                                                 "focal": {"loss.name": "focal"}}}}, f)
         cls.names = ["s-method=ce", "s-method=focal"]
-        reference = [subprocess.Popen([sys.executable, SWEEP, cls.grid, "--outdir", "reference",
-                                       "--shard", f"{k}/2"], cwd=cls.dir, env=ENV,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      text=True) for k in range(2)]
+        reference = subprocess.Popen([sys.executable, "-m", "tools.sweep", cls.grid,
+                                      "--outdir", os.path.join(cls.dir, "reference")],
+                                     cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.PIPE, text=True)
         folders = [os.path.join(cls.dir, "runs", name) for name in cls.names]
 
         def clock():  # the budget runs out once both runs have saved an epoch
@@ -338,16 +315,17 @@ class SyntheticStudyTest(unittest.TestCase):
 
         cls.lines = []
         with mock.patch.dict(os.environ, ENV):
-            cls.status = study.run_study(
-                [(sweep.load_grid(cls.grid), os.path.join(cls.dir, "runs"))], parallel=2,
-                budget=study.Budget(540, clock), log=cls.lines.append)
-        cls.stopped = {name: load_run(os.path.join(cls.dir, "runs", name)) for name in cls.names}
-        cls.second = subprocess.run([sys.executable, STUDY, cls.grid, "--parallel", "2"],
-                                    cwd=cls.dir, env=ENV, capture_output=True, text=True,
-                                    timeout=300)
-        for process in reference:
-            _, errors = process.communicate(timeout=300)
-            assert process.returncode == 0, errors
+            cls.status = scheduler.run_grids(
+                [(load_grid(cls.grid), os.path.join(cls.dir, "runs"))], "study", parallel=2,
+                budget=scheduler.Budget(540, clock), log=cls.lines.append)
+            cls.stopped = {name: load_run(os.path.join(cls.dir, "runs", name))
+                           for name in cls.names}
+            out = io.StringIO()
+            with inside(cls.dir), contextlib.redirect_stdout(out):
+                cls.second = study.main([cls.grid, "--parallel", "2"])
+            cls.second_out = out.getvalue()
+        _, errors = reference.communicate(timeout=300)
+        assert reference.returncode == 0, errors
 
     @classmethod
     def tearDownClass(cls):
@@ -365,16 +343,17 @@ class SyntheticStudyTest(unittest.TestCase):
 
     def test_budget_leaves_every_run_resumable_and_the_next_call_finishes_exactly(self):
         self.assertEqual(self.status, 0, self.lines)
-        self.assertTrue(any(line.endswith("run the same command to continue")
+        self.assertTrue(any(line.endswith("to continue: run the same command")
                             for line in self.lines), self.lines)
         resumable = [run["name"] for run in self.stopped.values() if run["resumable"]]
         self.assertTrue(resumable, self.lines)  # the last run to save is one epoch in
         self.assertTrue(all(run["resumable"] or run["finished"]
                             for run in self.stopped.values()), self.lines)
-        self.assertEqual(self.second.returncode, 0, self.second.stdout + self.second.stderr)
-        self.assertEqual(self.second.stdout.count(": resuming"), len(resumable),
-                         self.second.stdout)
-        self.assertIn("2 finished, 0 in progress, 0 left", self.second.stdout)
+        self.assertEqual(self.second, 0, self.second_out)
+        self.assertEqual(self.second_out.count(": resuming"), len(resumable), self.second_out)
+        self.assertIn("2 finished, 0 in progress, 0 left", self.second_out)
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "checkpoints")),
+                         "runs of a study leave the single-run export alone")
         for name in self.names:
             metrics, weights = self.results("runs", name)
             expected_metrics, expected_weights = self.results("reference", name)
@@ -383,17 +362,15 @@ class SyntheticStudyTest(unittest.TestCase):
                 self.assertTrue(torch.equal(weights[key], value), f"{name}: {key}")
 
     def test_pack_and_unpack_round_trip_into_a_report(self):
-        archive = os.path.join(self.dir, "study.tar.gz")
-        packed = subprocess.run([sys.executable, STUDY, self.grid, "--budget", "0", "--pack",
-                                 archive], cwd=self.dir, env=ENV, capture_output=True,
-                                text=True, timeout=120)
-        self.assertEqual(packed.returncode, 0, packed.stderr)
-        self.assertLess(os.path.getsize(archive), 1_000_000)
+        packed = os.path.join(self.dir, "study.tar.gz")
         elsewhere = os.path.join(self.dir, "elsewhere")
         os.makedirs(elsewhere)
-        unpacked = subprocess.run([sys.executable, STUDY, "--unpack", archive], cwd=elsewhere,
-                                  env=ENV, capture_output=True, text=True, timeout=120)
-        self.assertEqual(unpacked.returncode, 0, unpacked.stderr)
+        with contextlib.redirect_stdout(io.StringIO()):
+            with inside(self.dir):
+                self.assertEqual(study.main([self.grid, "--budget", "0", "--pack", packed]), 0)
+            self.assertLess(os.path.getsize(packed), 1_000_000)
+            with inside(elsewhere):
+                self.assertEqual(study.main(["--unpack", packed]), 0)
         runs, out = os.path.join(elsewhere, "runs"), os.path.join(elsewhere, "report")
         with contextlib.redirect_stdout(io.StringIO()):
             self.assertEqual(report_build.main(["--runs", runs, "--out", out]), 0)

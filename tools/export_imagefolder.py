@@ -1,7 +1,7 @@
 """Write CIFAR-10 as an ImageFolder copy of image files, e.g. JPEG at quality 75.
 
-    python tools/export_imagefolder.py --out data/cifar10-jpeg                 # JPEG, quality 75
-    python tools/export_imagefolder.py --out data/cifar10-png --format png     # lossless
+    python -m tools.export_imagefolder --out data/cifar10-jpeg                 # JPEG, quality 75
+    python -m tools.export_imagefolder --out data/cifar10-png --format png     # lossless
 
 The copy holds ``train/<class>/<index>.<ext>`` (50,000 images) and ``test/<class>/...``
 (10,000), and trains with ``--set data.dataset=imagefolder --set data.root=OUT``. The report's
@@ -15,8 +15,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import data  # noqa: E402  (also runnable as python tools/export_imagefolder.py)
+import data
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
@@ -43,7 +42,7 @@ def export(image_set, classes, folder, image_format="jpeg", quality=75):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python tools/export_imagefolder.py",
+        prog="python -m tools.export_imagefolder",
         description="Write CIFAR-10 (downloaded by torchvision into --root when missing) as an "
                     "ImageFolder copy: OUT/train/<class>/*.jpg and OUT/test/<class>/*.jpg.")
     parser.add_argument("--out", required=True, help="folder to create; must not exist yet")
