@@ -20,6 +20,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from app.settings import training_settings  # noqa: E402
 import data  # noqa: E402
 import losses  # noqa: E402
 import models  # noqa: E402
@@ -79,8 +80,8 @@ def make_step(bundle, args, device, loader):
     torch.manual_seed(0)
     model = models.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
-    trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
-                      run_dir=None, writer=None)
+    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
+                      context=Context(0, 1, device))
     return trainer.train_step
 
 

@@ -32,6 +32,7 @@ from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from app.settings import training_settings  # noqa: E402
 import data  # noqa: E402
 import losses  # noqa: E402
 import models  # noqa: E402
@@ -122,8 +123,8 @@ def engine_images_per_s(bundle, args, device, compile):
     criterion = losses.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     loader = data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
-    trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
-                      run_dir=None, writer=None)
+    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
+                      context=Context(0, 1, device))
     if trainer.compiled_step is None:
         step = trainer.train_step
     else:

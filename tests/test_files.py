@@ -7,7 +7,7 @@ import unittest
 import torch
 
 from engine.checkpoint import atomic_save
-from engine.files import atomic_path, write_text_atomic
+from fileio import atomic_path, write_text_atomic
 
 
 class AtomicWriteTest(unittest.TestCase):
