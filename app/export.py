@@ -28,8 +28,9 @@ def check_checkpoint_dir(checkpoint_dir):
     try:
         check_writable_folder(checkpoint_dir)
     except OSError as exc:
-        raise ValueError(f"run.checkpoint_dir: cannot write to {checkpoint_dir!r} "
-                         f"({exc.strerror or exc})") from None
+        where = f"{exc.filename!r} " if exc.filename != os.path.abspath(checkpoint_dir) else ""
+        raise ValueError(f"run.checkpoint_dir: cannot write to {checkpoint_dir!r} ({where}"
+                         f"{exc.strerror or exc})") from None
 
 
 def export_best(model, model_name, checkpoint_dir, record):
@@ -41,6 +42,7 @@ def export_best(model, model_name, checkpoint_dir, record):
     """
     weights_path, record_path = export_paths(checkpoint_dir, model_name)
     previous = _previous(weights_path, record_path)
+    os.makedirs(checkpoint_dir, exist_ok=True)
     torch_save_atomic(ckpt.plain_state_dict(model.state_dict()), weights_path)
     write_json_atomic(record, record_path)
     lines = [f"exported the best weights (epoch {record['epoch']}) to {weights_path} "

@@ -1,5 +1,4 @@
 """The run folder: creating a new one safely and reading an old one back for ``--resume``."""
-import errno
 import os
 import shutil
 import sys
@@ -11,6 +10,7 @@ from engine.config import config_to_dict, format_config, load_config
 from fileio import check_writable_folder, write_text_atomic
 
 MIN_FREE_BYTES = 50 * 2**20
+NAME_MAX = 255  # bytes in one folder name on Linux, macOS and Windows file systems
 # Keys a resumed run may change in its config.yaml: where it writes, how it is scored, and
 # speed settings that leave the arithmetic alone. ``train.epochs`` has its own rule.
 RESUME_MAY_CHANGE = ("run.", "eval.", "device", "data.download", "train.compile",
@@ -95,13 +95,14 @@ def new_run_dir(cfg, model, context):
         path = holder[0]
     if not context.is_main:
         return path
+    length = len(os.fsencode(os.path.basename(path)))
+    if length > NAME_MAX:
+        raise ValueError(f"run.name: {len(os.fsencode(name))} bytes is too long; expected a "
+                         f"folder name of at most {NAME_MAX} bytes with its -N suffix")
     try:
+        check_writable_folder(cfg.run.dir)
         os.makedirs(path)
-        check_writable_folder(path)
     except OSError as exc:
-        if exc.errno == errno.ENAMETOOLONG and len(os.fsencode(os.path.basename(path))) > 255:
-            raise ValueError(f"run.name: {len(os.fsencode(name))} bytes is too long for a "
-                             "folder name on this file system") from None
         raise ValueError(f"run.dir: cannot write to {path!r} ({exc.strerror})") from None
     needed = MIN_FREE_BYTES + 6 * count_parameters(model) * 4
     free = shutil.disk_usage(path).free

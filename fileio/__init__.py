@@ -9,6 +9,7 @@ atomic. Readers see the old file or the new one, never a mixture. Temporary file
 This package imports nothing else of the project, so every layer can use it.
 """
 import contextlib
+import errno
 import json
 import os
 import shutil
@@ -98,14 +99,21 @@ def remove_temporaries(folder):
 
 
 def check_writable_folder(folder):
-    """Create ``folder`` if needed and check that a file can be created in it.
+    """Check, writing nothing that stays, that files can be created in ``folder`` (which
+    need not exist yet: then the nearest existing folder above it must be writable).
 
     Raises:
-        OSError: ``folder`` (or a folder above it) is a file, or cannot be created or written.
+        OSError: ``folder`` or a path above it is a file, or it cannot be written.
     """
-    if os.path.exists(folder) and not os.path.isdir(folder):
-        raise NotADirectoryError(20, "it is a file, not a folder", folder)
-    os.makedirs(folder, exist_ok=True)
+    existing = os.path.abspath(folder)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(errno.ENOTDIR, "a file is in the way of the folder", existing)
+    if existing != os.path.abspath(folder):
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, "cannot create a folder there", existing)
+        return
     handle, probe = tempfile.mkstemp(dir=folder, prefix=TEMP_PREFIX)
     os.close(handle)
     os.unlink(probe)
