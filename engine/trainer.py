@@ -242,8 +242,9 @@ class Trainer:
                                     settings.many_shot, settings.few_shot)
             record["val_accuracy"] = val_summary["accuracy"]
             record["val_balanced_accuracy"] = val_summary["balanced_accuracy"]
-            if self.best["metric"] is None or val_summary["balanced_accuracy"] > self.best["metric"]:
-                self.best = {"metric": val_summary["balanced_accuracy"], "epoch": epoch + 1}
+            score = val_summary["balanced_accuracy"]
+            if self.best["metric"] is None or score > self.best["metric"]:
+                self.best = {"metric": score, "epoch": epoch + 1}
                 self._save_best()
         else:
             self.best = {"metric": None, "epoch": epoch + 1}

@@ -12,15 +12,13 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import tempfile
 
 FILE_MODE = 0o644  # mkstemp creates 0600; outputs are not private
 TEMP_PREFIX = ".tmp-"
 
 __all__ = ["atomic_path", "write_text_atomic", "write_json_atomic", "torch_save_atomic",
-           "copy_atomic", "save_figure_atomic", "remove_temporaries", "check_writable_folder",
-           "TEMP_PREFIX"]
+           "save_figure_atomic", "remove_temporaries", "check_writable_folder", "TEMP_PREFIX"]
 
 
 @contextlib.contextmanager
@@ -63,12 +61,6 @@ def torch_save_atomic(obj, path):
 
     with atomic_path(path, suffix=".pt") as tmp_path:
         torch.save(obj, tmp_path)
-
-
-def copy_atomic(source, path):
-    """Copy the file ``source`` to ``path`` atomically (contents only, mode FILE_MODE)."""
-    with atomic_path(path, suffix=os.path.splitext(path)[1]) as tmp_path:
-        shutil.copyfile(source, tmp_path)
 
 
 def save_figure_atomic(figure, path, **savefig_args):
