@@ -13,6 +13,7 @@ from torch import nn
 
 import losses
 import models
+from app.export import classes_beside
 from engine import checkpoint as ckpt
 from engine.config import config_to_dict
 from models.classifier_norms import maxnorm_, relative_radius
@@ -47,13 +48,14 @@ def start_from(cfg, bundle, model):
     """
     path = cfg.train.init_from
     try:
-        state = ckpt.load_checkpoint(path)
+        state = ckpt.load_weights(path)
         ckpt.check_compatible(state, path, cfg.model.name, bundle.num_classes, model)
     except ValueError as error:
         raise ValueError(f"train.init_from: {error}") from None
-    if list(state["classes"]) != list(bundle.classes):
+    classes = state["classes"] if state["model_name"] is not None else classes_beside(path)
+    if classes is not None and list(classes) != list(bundle.classes):
         raise ValueError(f"train.init_from: checkpoint {path!r} was trained on the classes "
-                        f"{', '.join(map(str, state['classes']))}; this data has "
+                        f"{', '.join(map(str, classes))}; this data has "
                         f"{', '.join(map(str, bundle.classes))}")
     _check_same_images(cfg, path)
     model.load_state_dict(state["model"])

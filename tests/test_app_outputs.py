@@ -107,6 +107,15 @@ class ExportTest(unittest.TestCase):
                 self.assertEqual(code, 0, err)
                 self.assertIn(f"accuracy {accuracy:.4f}", out)
 
+    def test_a_stage_two_run_starts_from_the_plain_export(self):
+        weights = os.path.join(self.checkpoints, "twolayernet.pth")
+        code, _, err = call_main("--config", self.config, "--no-export", "--set",
+                                 "run.name=stage2", "--set", f"train.init_from={weights}",
+                                 "--set", "train.epochs=1", "--set", "seed=1")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.metrics("stage2")["init_from"],
+                         {"path": weights, "run": None, "epoch": None})
+
     def test_no_export_leaves_the_checkpoint_folder_alone(self):
         before = snapshot(self.checkpoints)
         code, out, err = call_main("--config", self.config, "--no-export",
