@@ -5,13 +5,19 @@ Examples:
     python main.py --config configs/resnet32_ce.yaml --set data.imbalance.factor=50 --set seed=1
     python main.py --config configs/resnet32_focal.yaml --dry-run
     python main.py --resume runs/resnet32_focal
-    python main.py --config configs/resnet32_focal.yaml --eval checkpoints/resnet32.pth
+    python main.py --config configs/resnet32_focal.yaml --eval checkpoints/resnet-32.pth
+    python main.py --config configs/resnet32_focal.yaml --eval runs/resnet32_focal/best.pt
     torchrun --nproc_per_node=2 main.py --config configs/resnet32_focal.yaml
 """
 import argparse
+import shlex
 import sys
 
 from engine.errors import Interrupted, NonFiniteLoss, UserError
+
+# Bad input of any kind: one line on stderr, this exit code, no traceback.
+INPUT_ERRORS = (ValueError, TypeError, OSError, UserError)
+INPUT_ERROR_EXIT = 2
 
 
 def parse_args(argv=None):
@@ -21,7 +27,9 @@ def parse_args(argv=None):
         epilog="Every config key is described in docs/configuration.md (or: --keys). Runs are "
                "written to "
                "runs/<run.name>/ (config.yaml, TensorBoard events, best.pt, last.pt, "
-               "metrics.json).")
+               "metrics.json); the best weights are also exported as a plain state_dict to "
+               "<run.checkpoint_dir>/<model>.pth with a .json saying where they came from. "
+               "Ctrl-C or SIGTERM saves last.pt and prints the command that continues.")
     parser.add_argument("--config", metavar="PATH",
                         help="YAML config: our schema or the course's format")
     parser.add_argument("--set", dest="overrides", action="append", default=[],
@@ -36,12 +44,15 @@ def parse_args(argv=None):
                         help="print the resolved config, the training set's class counts and "
                              "the model's size, then exit without training")
     action.add_argument("--eval", metavar="CHECKPOINT",
-                        help="evaluate a saved checkpoint on the test set instead of training")
+                        help="evaluate a saved checkpoint on the test set instead of training: "
+                             "a run's best.pt / last.pt, or an exported <model>.pth (a plain "
+                             "state_dict, whose model --config gives)")
     action.add_argument("--resume", metavar="RUN_DIR",
                         help="continue the run saved in RUN_DIR (its last.pt and config.yaml)")
-    parser.add_argument("--no-export", action="store_true",
-                        help="do not copy the best weights to run.checkpoint_dir/<model>.pth "
-                             "(sweeps and studies pass it)")
+    parser.add_argument("--no-export", dest="export", action="store_false",
+                        help="leave run.checkpoint_dir alone: do not export the best weights "
+                             "there (sweeps and studies pass this; their run folders hold "
+                             "best.pt)")
     args = parser.parse_args(argv)
     if args.keys:
         return args
@@ -68,21 +79,36 @@ def main(argv=None):
         elif args.eval:
             app.evaluate_checkpoint(cfg, args.eval)
         else:
-            app.train(cfg, resume_dir=args.resume, export=not args.no_export)
-    except (UserError, ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return UserError.exit_code
+            app.train(cfg, resume_dir=args.resume, export_best=args.export)
+    except INPUT_ERRORS as error:
+        print(f"error: {one_line(error)}", file=sys.stderr)
+        return INPUT_ERROR_EXIT
     except Interrupted as stop:
         print(f"\ninterrupted: progress saved to {stop.run_dir}/last.pt; continue with\n"
-              f"  python main.py --resume {stop.run_dir}", file=sys.stderr)
+              f"  {resume_command(stop.run_dir)}", file=sys.stderr)
         return Interrupted.exit_code
     except KeyboardInterrupt:
         print("\ninterrupted outside the training loop; nothing new was saved", file=sys.stderr)
         return Interrupted.exit_code
     except NonFiniteLoss as error:
-        print(f"error: {error}; best.pt keeps the best weights so far", file=sys.stderr)
+        print(f"error: {error}", file=sys.stderr)
         return NonFiniteLoss.exit_code
     return 0
+
+
+def one_line(error):
+    """The message of a bad-input exception on one line; an OSError names its file."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f"{error.filename!r}: " if error.filename is not None else ""
+        text = f"{where}{error.strerror}"
+    else:
+        text = str(error) or type(error).__name__
+    return " ".join(text.split())
+
+
+def resume_command(run_dir):
+    """The shell command that continues the run in ``run_dir``, safe to paste."""
+    return f"python main.py --resume {shlex.quote(str(run_dir))}"
 
 
 if __name__ == "__main__":

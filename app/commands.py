@@ -1,7 +1,5 @@
 """What ``main.py`` does: dry runs, training runs (new or resumed) and checkpoint evaluation."""
-import json
 import os
-import shutil
 import time
 
 import torch
@@ -12,15 +10,19 @@ from engine import builders
 from engine import checkpoint as ckpt
 from engine import distributed
 from engine.config import format_config
-from engine.errors import UserError
 from engine.evaluate import collect_logits
-from engine.files import write_text_atomic
 from engine.metrics import (confusion_matrix, format_confusion, format_summary,
                             save_confusion_png, summarize)
 from engine.trainer import Trainer, autocast_for
+from fileio import remove_temporaries, write_json_atomic
 
-from app import stage2, tau_norm
+from app import export, stage2, tau_norm
 from app.run_folder import count_parameters, load_resume_state, new_run_dir
+from app.settings import training_settings
+
+# Evaluation batches hold at least this many images: without activations kept for the
+# backward pass they cost little memory, and fewer, larger batches run faster.
+EVAL_BATCH_SIZE = 500
 
 
 def dry_run(cfg):
@@ -33,12 +35,20 @@ def dry_run(cfg):
 
 
 def evaluate_checkpoint(cfg, path):
-    """Evaluate a saved checkpoint on the test set and print the metrics."""
+    """Evaluate a saved checkpoint on the test set and print the metrics.
+
+    ``path`` is a Longtail record (``best.pt``, ``last.pt``) or a plain state dict (an
+    exported ``checkpoints/<name>.pth``, whose model is the config's); its class list (the
+    record's, or the exported ``.json``'s beside it) must be the data's.
+    """
     context = distributed.Context(0, 1, distributed.choose_device(cfg.device))
-    state = ckpt.load_checkpoint(path)
+    state = ckpt.load_weights(path)
     bundle = data.build_data(cfg.data, cfg.seed)
     model = _build_model(cfg, bundle)
     ckpt.check_compatible(state, path, cfg.model.name, bundle.num_classes, model)
+    classes = state["classes"] if state["model_name"] is not None \
+        else export.classes_beside(path)
+    ckpt.check_classes(classes, path, bundle.classes)
     model.load_state_dict(state["model"])
     model.to(context.device)
     results = _test(cfg, bundle, model, context)
@@ -47,9 +57,11 @@ def evaluate_checkpoint(cfg, path):
     _print_extras(cfg, bundle, results)
 
 
-def train(cfg, resume_dir=None, export=True):
-    """Train a model as ``cfg`` says, or continue the run in ``resume_dir``; write its results
-    (with ``export``, also the best weights to ``run.checkpoint_dir/<model>.pth``).
+def train(cfg, resume_dir=None, export_best=True):
+    """Train a model as ``cfg`` says, or continue the run in ``resume_dir``; write its results.
+
+    With ``export_best`` the best weights are also exported to ``run.checkpoint_dir``
+    (``app.export``); without, that folder is left alone.
 
     Returns:
         The path of the run's folder.
@@ -59,14 +71,19 @@ def train(cfg, resume_dir=None, export=True):
         cfg, state = load_resume_state(resume_dir, cfg)
     context = distributed.setup(cfg.device)
     try:
-        return _train(cfg, state, resume_dir, context, export)
+        return _train(cfg, state, resume_dir, context, export_best)
     finally:
         distributed.teardown(context)
 
 
-def _train(cfg, state, resume_dir, context, export):
+def _train(cfg, state, resume_dir, context, export_best):
     bundle = data.build_data(cfg.data, cfg.seed)
     _check_batch_size(cfg, bundle, context)
+    if state is not None:
+        ckpt.check_classes(state["classes"], os.path.join(resume_dir, "last.pt"),
+                           bundle.classes)
+    if export_best and context.is_main:
+        export.check_checkpoint_dir(cfg.run.checkpoint_dir)
     torch.manual_seed(cfg.seed)
     two_stage = bool(cfg.train.init_from)
     model = _build_model(cfg, bundle, classifier_scales=not two_stage)
@@ -75,6 +92,8 @@ def _train(cfg, state, resume_dir, context, export):
         ckpt.check_compatible(state, os.path.join(resume_dir, "last.pt"), cfg.model.name,
                               bundle.num_classes, model)
     run_dir = resume_dir or new_run_dir(cfg, model, context)
+    if context.is_main:
+        _clean_leftovers([run_dir] + ([cfg.run.checkpoint_dir] if export_best else []))
     model.to(context.device)
     if context.device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -97,21 +116,31 @@ def _train(cfg, state, resume_dir, context, export):
               flush=True)
         if init_from is not None:
             print(stage2.describe(init_from), flush=True)
-    trainer = Trainer(cfg, bundle, model, criterion, train_loader, val_loader, context,
-                      run_dir, writer, eval_modules=eval_modules, post_step=post_step)
+    trainer = Trainer(training_settings(cfg, bundle), model, criterion, train_loader,
+                      val_loader, context=context, run_dir=run_dir, writer=writer,
+                      eval_modules=eval_modules, post_step=post_step)
     if state is not None:
         trainer.restore(state)
     try:
         trainer.fit()
         if context.is_main:
-            _finish(cfg, bundle, trainer, context, run_dir, init_from, export)
+            _finish(cfg, bundle, trainer, context, run_dir, init_from, export_best)
     finally:
         if writer is not None:
             writer.close()
     return run_dir
 
 
-def _finish(cfg, bundle, trainer, context, run_dir, init_from, export):
+def _clean_leftovers(folders):
+    """Remove the temporary files that a crashed writer left in ``folders``; say so."""
+    for folder in folders:
+        removed = remove_temporaries(folder)
+        if removed:
+            print(f"removed {len(removed)} temporary file(s) left by an interrupted write in "
+                  f"{folder}: {', '.join(removed)}", flush=True)
+
+
+def _finish(cfg, bundle, trainer, context, run_dir, init_from, export_best):
     """Test the best weights once, print and save every result of the run."""
     started = time.perf_counter()
     results = _test(cfg, bundle, trainer.model, context)
@@ -137,15 +166,17 @@ def _finish(cfg, bundle, trainer, context, run_dir, init_from, export):
         **results,
         "history": trainer.history,
     }
-    write_text_atomic(json.dumps(metrics, indent=2), os.path.join(run_dir, "metrics.json"))
-    exported = ""
-    if export:
-        os.makedirs(cfg.run.checkpoint_dir, exist_ok=True)
-        shutil.copyfile(os.path.join(run_dir, "best.pt"),
-                        os.path.join(cfg.run.checkpoint_dir, f"{cfg.model.name}.pth"))
-        exported = f" and {cfg.run.checkpoint_dir}/{cfg.model.name}.pth"
-    print(f"\nsaved {run_dir}/metrics.json, best.pt, last.pt{exported}; TensorBoard: "
-          f"tensorboard --logdir {os.path.dirname(os.path.normpath(run_dir)) or '.'}")
+    write_json_atomic(metrics, os.path.join(run_dir, "metrics.json"))
+    print(f"\nsaved {run_dir}/metrics.json, best.pt and last.pt; TensorBoard: tensorboard "
+          f"--logdir {os.path.dirname(os.path.normpath(run_dir)) or '.'}")
+    if export_best:
+        record = {"run": metrics["run"], "run_dir": run_dir,
+                  "config": os.path.join(run_dir, "config.yaml"), "model": cfg.model.name,
+                  "epoch": trainer.best["epoch"], "test_accuracy": summary["accuracy"],
+                  "classes": list(bundle.classes)}
+        for line in export.export_best(trainer.model, cfg.model.name, cfg.run.checkpoint_dir,
+                                       record):
+            print(line)
 
 
 def _test(cfg, bundle, model, context):
@@ -158,7 +189,7 @@ def _test(cfg, bundle, model, context):
         ``engine.metrics.summarize`` gives them.
     """
     single = distributed.Context(0, 1, context.device)
-    autocast = autocast_for(cfg.train, context.device)
+    autocast = autocast_for(training_settings(cfg, bundle), context.device)
     logits, labels = collect_logits(model, _loader(cfg, bundle, bundle.test, single,
                                                    train=False), autocast)
 
@@ -203,7 +234,8 @@ def _loader(cfg, bundle, image_set, context, train):
                         cutout=d.cutout, randaugment_ops=d.randaugment_ops,
                         randaugment_magnitude=d.randaugment_magnitude) if train else {}
     return data.BatchLoader(
-        image_set, cfg.train.batch_size if train else max(cfg.train.batch_size, 500),
+        image_set,
+        cfg.train.batch_size if train else max(cfg.train.batch_size, EVAL_BATCH_SIZE),
         device=context.device, mean=bundle.mean, std=bundle.std, train=train,
         augment=train and cfg.data.augment, sampler=cfg.data.sampler,
         sampler_epoch=cfg.data.sampler_epoch, seed=cfg.seed, drop_last=train,
@@ -226,10 +258,10 @@ def _build_model(cfg, bundle, classifier_scales=True):
 def _check_batch_size(cfg, bundle, context):
     batch = cfg.train.batch_size
     if batch > len(bundle.train):
-        raise UserError(f"train.batch_size: got {batch}; expected at most the "
+        raise ValueError(f"train.batch_size: got {batch}; expected at most the "
                         f"{len(bundle.train)} images of the training set")
     if batch % context.world_size:
-        raise UserError(f"train.batch_size: got {batch}; expected a multiple of the "
+        raise ValueError(f"train.batch_size: got {batch}; expected a multiple of the "
                         f"{context.world_size} processes (it is the global batch)")
 
 

@@ -13,9 +13,9 @@ from torch import nn
 
 import models
 from engine import builders
+from app.export import classes_beside
 from engine import checkpoint as ckpt
 from engine.config import config_to_dict
-from engine.errors import UserError
 from models.classifier_norms import maxnorm_, relative_radius
 
 BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d, nn.SyncBatchNorm)
@@ -41,20 +41,21 @@ def start_from(cfg, bundle, model):
         (None if it does not say)}.
 
     Raises:
-        UserError: one line prefixed ``train.init_from:`` when the file is missing or not a
+        ValueError: one line prefixed ``train.init_from:`` when the file is missing or not a
             Longtail checkpoint, or holds another model, class count or class list, or when
             its run folder's config.yaml shows that stage 1 trained on other images (another
             seed or other ``SAME_IMAGES`` data keys: another long-tailed subset or split).
     """
     path = cfg.train.init_from
     try:
-        state = ckpt.load_checkpoint(path)
+        state = ckpt.load_weights(path)
         ckpt.check_compatible(state, path, cfg.model.name, bundle.num_classes, model)
-    except UserError as error:
-        raise UserError(f"train.init_from: {error}") from None
-    if list(state["classes"]) != list(bundle.classes):
-        raise UserError(f"train.init_from: checkpoint {path!r} was trained on the classes "
-                        f"{', '.join(map(str, state['classes']))}; this data has "
+    except ValueError as error:
+        raise ValueError(f"train.init_from: {error}") from None
+    classes = state["classes"] if state["model_name"] is not None else classes_beside(path)
+    if classes is not None and list(classes) != list(bundle.classes):
+        raise ValueError(f"train.init_from: checkpoint {path!r} was trained on the classes "
+                        f"{', '.join(map(str, classes))}; this data has "
                         f"{', '.join(map(str, bundle.classes))}")
     _check_same_images(cfg, path)
     model.load_state_dict(state["model"])
@@ -143,7 +144,7 @@ def _check_same_images(cfg, path):
     for key in SAME_IMAGES:
         theirs, ours = _get(stage1, key), _get(here, key)
         if theirs != ours:
-            raise UserError(f"train.init_from: {path!r} was trained with {key} {theirs!r}, this "
+            raise ValueError(f"train.init_from: {path!r} was trained with {key} {theirs!r}, this "
                             f"config has {ours!r}; stage 2 must train on stage 1's images "
                             "(same seed and data settings)")
 

@@ -17,6 +17,7 @@ import time
 import torch
 
 
+from app.settings import training_settings
 import data
 from engine import builders
 from engine.config import Config
@@ -75,8 +76,8 @@ def make_step(bundle, args, device, loader):
     torch.manual_seed(0)
     model = builders.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
     criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
-    trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
-                      run_dir=None, writer=None)
+    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
+                      context=Context(0, 1, device))
     return trainer.train_step
 
 

@@ -31,6 +31,7 @@ import torchvision.transforms as T
 from PIL import Image
 
 
+from app.settings import training_settings
 import data
 from engine import builders
 from engine.config import Config
@@ -120,8 +121,8 @@ def engine_images_per_s(bundle, args, device, compile):
     criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     loader = data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
-    trainer = Trainer(cfg, bundle, model, criterion, loader, None, Context(0, 1, device),
-                      run_dir=None, writer=None)
+    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
+                      context=Context(0, 1, device))
     if trainer.compiled_step is None:
         step = trainer.train_step
     else:

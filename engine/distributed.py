@@ -11,8 +11,6 @@ from dataclasses import dataclass
 import torch
 import torch.distributed as dist
 
-from engine.errors import UserError
-
 
 @dataclass(frozen=True)
 class Context:
@@ -35,7 +33,7 @@ class Context:
 def choose_device(preference, local_rank=0):
     """``torch.device`` for the ``device`` config key ("auto" | "cpu" | "cuda")."""
     if preference == "cuda" and not torch.cuda.is_available():
-        raise UserError("device: got 'cuda'; no CUDA device is available (use auto or cpu)")
+        raise ValueError("device: got 'cuda'; no CUDA device is available (use auto or cpu)")
     if preference == "cpu" or not torch.cuda.is_available():
         return torch.device("cpu")
     return torch.device("cuda", local_rank)

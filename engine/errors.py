@@ -1,17 +1,20 @@
-"""Errors caused by the user's input rather than by a bug in Longtail."""
+"""Exceptions that end a run on purpose, each with its exit code.
+
+Bad input raises ValueError / TypeError (or an OSError for files) with a one-line message;
+``main.py`` prints it as ``error: <message>`` and exits with code 2.
+"""
 
 
 class UserError(Exception):
-    """Bad input (config, flag, dataset): reported as one line, exit code 2, no traceback.
-
-    The message names what is wrong (a key, a path, a value) and what is expected.
-    """
+    """Retired: bad input now raises ValueError. Kept while other modules still raise it;
+    ``main.py`` reports it like a ValueError (one line, exit code 2)."""
 
     exit_code = 2
 
 
 class Interrupted(Exception):
-    """Ctrl-C stopped a training run after its progress was saved to ``run_dir/last.pt``."""
+    """Ctrl-C or SIGTERM stopped a training run after its progress was saved to
+    ``run_dir/last.pt``."""
 
     exit_code = 130
 
@@ -21,6 +24,7 @@ class Interrupted(Exception):
 
 
 class NonFiniteLoss(Exception):
-    """The training loss became NaN or infinite; the message names the epoch and step."""
+    """The training loss became NaN or infinite; the message names the epoch and step and
+    whether a best.pt exists."""
 
     exit_code = 3

@@ -11,7 +11,7 @@ predicted as class j. Conventions for classes that are missing from the evaluate
 """
 import torch
 
-from engine.files import atomic_path
+from fileio import save_figure_atomic
 
 
 def confusion_matrix(preds, targets, num_classes):
@@ -209,9 +209,8 @@ def save_confusion_png(confusion, classes, path):
 
 
 def savefig_atomic(fig, path):
-    """Save a matplotlib figure as a PNG at ``path`` atomically (see engine.files)."""
-    with atomic_path(path, suffix=".png") as tmp_path:
-        fig.savefig(tmp_path, format="png", dpi=120)
+    """Save a matplotlib figure as a PNG at ``path`` atomically (see fileio)."""
+    save_figure_atomic(fig, path, format="png", dpi=120)
 
 
 def _mean_of(values, members):

@@ -16,37 +16,40 @@ from tqdm import tqdm
 
 from engine import checkpoint as ckpt
 from engine.compiled_step import CompiledStep
-from engine.config import config_to_dict
 from engine.distributed import all_reduce_sum
 from engine.errors import Interrupted, NonFiniteLoss
 from engine.evaluate import confusion_matrices
 from engine.metrics import summarize
 from engine.schedule import lr_factor
 
+# Ctrl-C and what schedulers, ``timeout`` and container stops send: both save and stop.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
 
 class Trainer:
-    """Trains one model on one data bundle, as the config says.
+    """Trains one model with one loss on one training loader, as ``settings`` say.
 
     Args:
-        cfg: the validated Config.
-        bundle: data.DataBundle (train, val, test, classes, cls_num_list, ...).
-        model: the model, already on ``context.device``; with ``train.channels_last`` the
+        settings: engine.train_settings.TrainSettings (epochs, schedule, precision, ...).
+        model: the model, already on ``context.device``; with ``settings.channels_last`` the
             Trainer converts it to the channels-last memory format.
-        criterion: loss module from ``engine.builders.build_loss``, on the same device.
-        train_loader, val_loader: data.BatchLoader objects (val_loader may be None).
+        criterion: loss module from ``builders.build_loss``, on the same device.
+        train_loader, val_loader: data.BatchLoader objects (val_loader may be None: the last
+            epoch's weights are then the best).
         context: engine.distributed.Context.
         run_dir: folder of this run (written by the main process only).
         writer: TensorBoard SummaryWriter, or None on non-main processes.
+        optimizer: an optimizer over the model's parameters, or None for SGD as ``settings``
+            say over every parameter with ``requires_grad``.
         eval_modules: modules kept in eval mode while training (the frozen BatchNorm layers
-            of a stage-2 run); parameters with ``requires_grad`` False are not optimised.
+            of a stage-2 run).
         post_step: optional ``post_step(model)`` run without gradients after every optimizer
             step (the MaxNorm projection of weight balancing).
     """
 
-    def __init__(self, cfg, bundle, model, criterion, train_loader, val_loader, context,
-                 run_dir, writer, eval_modules=(), post_step=None):
-        self.cfg = cfg
-        self.bundle = bundle
+    def __init__(self, settings, model, criterion, train_loader, val_loader, *, context,
+                 run_dir=None, writer=None, optimizer=None, eval_modules=(), post_step=None):
+        self.settings = settings
         self.model = model
         self.criterion = criterion
         self.train_loader = train_loader
@@ -58,22 +61,22 @@ class Trainer:
         self.post_step = post_step
         self.device = context.device
         self.use_cuda = self.device.type == "cuda"
-        if cfg.train.channels_last:  # faster convolutions on CUDA and CPU (oneDNN) alike
+        if settings.channels_last:  # faster convolutions on CUDA and CPU (oneDNN) alike
             model.to(memory_format=torch.channels_last)
-        self.optimizer = _build_optimizer(model, cfg.train, self.use_cuda)
-        self.step_model = _wrap_model(model, cfg.train, context)
+        self.optimizer = optimizer or _build_optimizer(model, settings, self.use_cuda)
+        self.step_model = _wrap_model(model, settings, context)
         self.position = (0, 0)
         # The same tensors all run long (zeroed in place): the compiled step updates them.
         self.stats = _zero_stats(self.device)
         self.first_bad_step = torch.full((), -1, dtype=torch.int64, device=self.device)
-        self.compiled_step = _compiled_step(self, cfg.train, context)
+        self.compiled_step = _compiled_step(self, settings, context)
         self.best = {"metric": None, "epoch": None}
         self.history = []
         self.wall_time_s = 0.0
         self.stop_requested = False
 
     def autocast(self):
-        return autocast_for(self.cfg.train, self.device)()
+        return autocast_for(self.settings, self.device)()
 
     def restore(self, state):
         """Continue from a ``last.pt`` dict (see ``engine.checkpoint``)."""
@@ -91,20 +94,22 @@ class Trainer:
         """Train from ``self.position`` to ``train.epochs``; leave the best weights in the model.
 
         Raises:
-            Interrupted: after Ctrl-C, once ``last.pt`` holds the position reached.
+            Interrupted: after Ctrl-C or SIGTERM, once ``last.pt`` holds the position reached.
             NonFiniteLoss: the loss was NaN or infinite; ``best.pt`` is kept as it was.
         """
-        previous_handler = signal.signal(signal.SIGINT, self._request_stop)
+        previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS}
         try:
             start_epoch, start_step = self.position
-            for epoch in range(start_epoch, self.cfg.train.epochs):
+            epochs = self.settings.epochs
+            for epoch in range(start_epoch, epochs):
                 started = time.perf_counter()
                 self._train_epoch(epoch, start_step if epoch == start_epoch else 0)
                 self._end_epoch(epoch, time.perf_counter() - started)
-                if self._stop_agreed(synchronise=True) and epoch + 1 < self.cfg.train.epochs:
+                if self._stop_agreed(synchronise=True) and epoch + 1 < epochs:
                     raise Interrupted(self.run_dir)
         finally:
-            signal.signal(signal.SIGINT, previous_handler)
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         self._load_best_weights()
 
     def _live_progress(self):
@@ -115,7 +120,7 @@ class Trainer:
         self.stop_requested = True
 
     def _train_epoch(self, epoch, start_step):
-        cfg = self.cfg.train
+        settings = self.settings
         self.model.train()
         for module in self.eval_modules:
             module.eval()
@@ -126,15 +131,15 @@ class Trainer:
             for value in self.stats.values():
                 value.zero_()
         first_bad_step = self.first_bad_step.fill_(-1)
-        check_every = 1 if not self.use_cuda else 25
-        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        check_every = settings.host_sync_steps if self.use_cuda else 1
+        bar = tqdm(total=steps, initial=start_step, desc=f"epoch {epoch + 1}/{settings.epochs}",
                    leave=False, dynamic_ncols=True, disable=not self._live_progress())
         batches = iter(self.train_loader)
         for _ in range(start_step):
             next(batches)
         for step in range(start_step, steps):
             images, labels = next(batches)
-            lr = cfg.lr * lr_factor(epoch, step, steps, cfg)
+            lr = settings.lr * lr_factor(epoch, step, steps, settings)
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             if self.compiled_step is not None:
@@ -157,17 +162,22 @@ class Trainer:
                                 refresh=False)
             if not last and self._stop_agreed(synchronise=checkpoint):
                 bar.close()
-                for key, value in self._stats_gathered_on_main().items():
-                    self.stats[key].copy_(value)
-                self.position = (epoch, step + 1)
-                self._save_last()
+                self._save_progress(epoch, step + 1)
                 raise Interrupted(self.run_dir)
         bar.close()
         self._check_finite(epoch, first_bad_step)
 
+    def _save_progress(self, epoch, next_step):
+        """The mid-epoch save before a stop: ``last.pt`` continues at step ``next_step`` of
+        ``epoch`` (0-based) with the epoch's running sums over every process."""
+        for key, value in self._stats_gathered_on_main().items():
+            self.stats[key].copy_(value)
+        self.position = (epoch, next_step)
+        self._save_last()
+
     def train_step(self, images, labels):
         """One SGD step on a batch; returns (loss, number correct) as device tensors."""
-        if self.cfg.train.channels_last:
+        if self.settings.channels_last:
             images = images.contiguous(memory_format=torch.channels_last)
         with self.autocast():
             logits = self.step_model(images)
@@ -188,10 +198,19 @@ class Trainer:
             step = int(first_bad_step.item())
             where = f"step {step + 1}" if step >= 0 else "a step on another process"
             raise NonFiniteLoss(f"the training loss became non-finite at epoch {epoch + 1}, "
-                                f"{where}; lower train.lr or check the data")
+                                f"{where}; lower train.lr or check the data; "
+                                f"{self._best_so_far()}")
+
+    def _best_so_far(self):
+        """What the run keeps after a stop, for messages: best.pt and its epoch, or none."""
+        if self.run_dir is not None and self.best["epoch"] is not None and \
+                os.path.isfile(os.path.join(self.run_dir, "best.pt")):
+            return (f"{os.path.join(self.run_dir, 'best.pt')} keeps the best weights so far "
+                    f"(epoch {self.best['epoch']})")
+        return "no best.pt was saved (no epoch finished)"
 
     def _stop_agreed(self, synchronise):
-        """Whether to stop for Ctrl-C. Under DDP the processes agree with an all-reduce,
+        """Whether to stop for Ctrl-C or SIGTERM. Under DDP the processes agree with an all-reduce,
         only when ``synchronise`` (at the steps where the host reads metrics anyway)."""
         if not self.context.distributed:
             return self.stop_requested
@@ -216,14 +235,16 @@ class Trainer:
                   "val_balanced_accuracy": None, "seconds": seconds}
         val_summary = None
         if self.val_loader is not None:
+            settings = self.settings
             confusion, _ = confusion_matrices(self.model, self.val_loader,
-                                              self.bundle.num_classes, self.autocast)
-            val_summary = summarize(confusion, self.bundle.cls_num_list,
-                                    self.cfg.eval.many_shot, self.cfg.eval.few_shot)
+                                              settings.num_classes, self.autocast)
+            val_summary = summarize(confusion, list(settings.cls_num_list),
+                                    settings.many_shot, settings.few_shot)
             record["val_accuracy"] = val_summary["accuracy"]
             record["val_balanced_accuracy"] = val_summary["balanced_accuracy"]
-            if self.best["metric"] is None or val_summary["balanced_accuracy"] > self.best["metric"]:
-                self.best = {"metric": val_summary["balanced_accuracy"], "epoch": epoch + 1}
+            score = val_summary["balanced_accuracy"]
+            if self.best["metric"] is None or score > self.best["metric"]:
+                self.best = {"metric": score, "epoch": epoch + 1}
                 self._save_best()
         else:
             self.best = {"metric": None, "epoch": epoch + 1}
@@ -236,7 +257,7 @@ class Trainer:
 
     def _log_epoch(self, record, val_summary):
         epoch = record["epoch"]
-        line = (f"epoch {epoch}/{self.cfg.train.epochs}  lr {record['lr']:.4g}  "
+        line = (f"epoch {epoch}/{self.settings.epochs}  lr {record['lr']:.4g}  "
                 f"train loss {record['train_loss']:.4f} acc {record['train_accuracy']:.4f}")
         if val_summary is not None:
             line += (f"  val acc {val_summary['accuracy']:.4f} "
@@ -249,14 +270,14 @@ class Trainer:
         if val_summary is not None:
             writer.add_scalar("val/accuracy", val_summary["accuracy"], epoch)
             writer.add_scalar("val/balanced_accuracy", val_summary["balanced_accuracy"], epoch)
-            for name, accuracy in zip(self.bundle.classes, val_summary["per_class"]):
+            for name, accuracy in zip(self.settings.classes, val_summary["per_class"]):
                 writer.add_scalar(f"val_class/{name}", accuracy, epoch)
         writer.flush()
 
     def _weights_record(self):
-        return ckpt.model_record(self.cfg.model.name, self.bundle.num_classes,
-                                 self.bundle.input_shape, self.bundle.classes,
-                                 self.model.state_dict())
+        settings = self.settings
+        return ckpt.model_record(settings.model_name, settings.num_classes,
+                                 settings.input_shape, settings.classes, self.model.state_dict())
 
     def _save_best(self):
         if not self.context.is_main:
@@ -270,7 +291,7 @@ class Trainer:
             return
         record = self._weights_record()
         record.update({
-            "config": config_to_dict(self.cfg),
+            "config": self.settings.run_config,
             "position": list(self.position),
             "optimizer": self.optimizer.state_dict(),
             "train_stats": {k: v.item() for k, v in self.stats.items()},
@@ -292,9 +313,9 @@ class Trainer:
         self.model.load_state_dict(state["model"])
 
 
-def autocast_for(train_cfg, device):
-    """Context-manager factory: bf16 autocast on CUDA when ``train.amp``, else plain fp32."""
-    if device.type == "cuda" and train_cfg.amp:
+def autocast_for(settings, device):
+    """Context-manager factory: bf16 autocast on CUDA when ``settings.amp``, else plain fp32."""
+    if device.type == "cuda" and settings.amp:
         return lambda: torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext
 
@@ -304,34 +325,34 @@ def _zero_stats(device):
             for k in ("loss_sum", "correct", "seen")}
 
 
-def _build_optimizer(model, train_cfg, use_cuda):
+def _build_optimizer(model, settings, use_cuda):
     """SGD with momentum and weight decay on every trainable parameter (the CIFAR ResNet
     recipe)."""
     trainable = [p for p in model.parameters() if p.requires_grad]
-    return torch.optim.SGD(trainable, lr=train_cfg.lr, momentum=train_cfg.momentum,
-                           weight_decay=train_cfg.weight_decay, nesterov=train_cfg.nesterov,
-                           fused=bool(use_cuda and train_cfg.fused_optimizer) or None)
+    return torch.optim.SGD(trainable, lr=settings.lr, momentum=settings.momentum,
+                           weight_decay=settings.weight_decay, nesterov=settings.nesterov,
+                           fused=bool(use_cuda and settings.fused_optimizer) or None)
 
 
-def _wrap_model(model, train_cfg, context):
+def _wrap_model(model, settings, context):
     """The model as the eager step calls it: DDP-wrapped for several processes, whose forward
     pass is compiled with ``train.compile`` on CUDA (one process compiles the whole step)."""
     if not context.distributed:
         return model
     device_ids = [context.device.index] if context.device.type == "cuda" else None
     wrapped = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
-    if context.device.type == "cuda" and train_cfg.compile:
+    if context.device.type == "cuda" and settings.compile:
         wrapped = torch.compile(wrapped)  # DDP's gradient hooks do not fit in a CUDA graph
     return wrapped
 
 
-def _compiled_step(trainer, train_cfg, context):
-    """With ``train.compile`` in a single process, the whole step compiled (one CUDA graph per
+def _compiled_step(trainer, settings, context):
+    """With ``settings.compile`` in a single process, the whole step compiled (one CUDA graph per
     step on CUDA, inductor's C++ kernels on the CPU); else None: the eager ``train_step``."""
-    if not train_cfg.compile or context.distributed:
+    if not settings.compile or context.distributed:
         return None
     return CompiledStep(trainer.model, trainer.criterion, trainer.optimizer, trainer.stats,
-                        trainer.first_bad_step, channels_last=train_cfg.channels_last,
-                        autocast=autocast_for(train_cfg, context.device),
+                        trainer.first_bad_step, channels_last=settings.channels_last,
+                        autocast=autocast_for(settings, context.device),
                         post_step=trainer.post_step,
                         mode="reduce-overhead" if context.device.type == "cuda" else None)

@@ -8,7 +8,6 @@ from unittest import mock
 
 import app
 from engine.config import load_config
-from engine.errors import UserError
 from tests.runs_helper import synthetic_config, train_quietly
 
 METHODS = {
@@ -63,7 +62,7 @@ class FullDiskTest(unittest.TestCase):
         with tempfile.TemporaryDirectory() as tmp:
             cfg = load_config(synthetic_config(tmp))
             with mock.patch("app.run_folder.shutil.disk_usage", return_value=usage(10, 9, 2**20)):
-                with self.assertRaisesRegex(UserError, r"run\.dir: only 1 MiB free"):
+                with self.assertRaisesRegex(ValueError, r"run\.dir: only 1 MiB free"):
                     app.train(cfg)
             self.assertEqual(os.listdir(os.path.join(tmp, "runs")), [])
 

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 from torch._dynamo.testing import CompileCounterWithBackend
 
+from app.settings import training_settings
 import data
 from engine import builders
 from engine.compiled_step import CompiledStep
@@ -101,8 +102,9 @@ class TrainerCompiledStepTest(unittest.TestCase):
         counts = [40, 20, 12, 8]
         loader = data.BatchLoader(train, 16, device="cpu", mean=MEAN, std=STD, train=True,
                                   augment=True, drop_last=True)
-        return Trainer(cfg, bundle, model, builders.build_loss(cfg.loss, counts), loader, None,
-                       Context(0, 1, torch.device("cpu")), run_dir=None, writer=None)
+        return Trainer(training_settings(cfg, bundle), model,
+                       builders.build_loss(cfg.loss, counts), loader, None,
+                       context=Context(0, 1, torch.device("cpu")))
 
     def test_two_epochs_give_the_eager_weights_statistics_and_momenta(self):
         model, reference = pair_of_nets()

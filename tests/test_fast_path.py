@@ -6,6 +6,7 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
+from app.settings import training_settings
 import data
 from engine import builders
 from engine.config import Config
@@ -59,8 +60,9 @@ class FastPathTest(unittest.TestCase):
         bundle = data.DataBundle(data.ImageSet(self.images, self.labels), None,
                                  data.ImageSet(self.images, self.labels),
                                  [str(i) for i in range(10)], MEAN, STD)
-        trainer = Trainer(cfg, bundle, model, builders.build_loss(cfg.loss, counts), None, None,
-                          Context(0, 1, torch.device("cpu")), run_dir=None, writer=None)
+        trainer = Trainer(training_settings(cfg, bundle), model,
+                          builders.build_loss(cfg.loss, counts), None, None,
+                          context=Context(0, 1, torch.device("cpu")))
 
         batch = self.fast_batch().double()
         loss, correct = trainer.train_step(batch, self.labels)

@@ -18,6 +18,7 @@ import unittest
 
 import torch
 
+from app.settings import training_settings
 import data
 from engine import builders
 from engine.config import Config
@@ -52,8 +53,8 @@ def trainer_for(bundle, model, fast):
     loader = data.BatchLoader(bundle.train, BATCH, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
     criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
-    return Trainer(cfg, bundle, model.to(device), criterion, loader, None,
-                   Context(0, 1, device), run_dir=None, writer=None)
+    return Trainer(training_settings(cfg, bundle), model.to(device), criterion, loader, None,
+                   context=Context(0, 1, device))
 
 
 def flat(model):

@@ -1,13 +1,43 @@
 """End-to-end runs of main.py on synthetic data: training, dry run, evaluation, input errors."""
+import contextlib
+import io
 import json
 import os
+import shlex
+import shutil
 import subprocess
 import tempfile
 import unittest
+from unittest import mock
 
 import torch
 
+import main
+from engine import checkpoint as ckpt
+from engine.trainer import Trainer
 from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
+
+
+def call_main(*argv):
+    """``main.main(argv)`` in this process on one thread: (exit code, stdout, stderr)."""
+    torch.set_num_threads(1)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main.main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+def snapshot(folder):
+    """{relative path: (size, mtime_ns, sha of bytes)} of every file under ``folder``."""
+    found = {}
+    for root, _, files in os.walk(folder):
+        for name in files:
+            path = os.path.join(root, name)
+            with open(path, "rb") as f:
+                content = hash(f.read())
+            found[os.path.relpath(path, folder)] = (os.path.getsize(path),
+                                                    os.stat(path).st_mtime_ns, content)
+    return found
 
 
 class TrainRunTest(unittest.TestCase):
@@ -147,6 +177,203 @@ class InputErrorTest(unittest.TestCase):
             self.assert_user_error(
                 run_main("--config", config, "--set", "model.name=twolayernet", "--eval", best),
                 "vanillacnn", "twolayernet")
+
+
+def edit_yaml(path, section, key, value):
+    """Change one key of a YAML config file, as a user editing it would."""
+    import yaml
+
+    with open(path) as f:
+        tree = yaml.safe_load(f)
+    tree[section][key] = value
+    with open(path, "w") as f:
+        yaml.safe_dump(tree, f)
+
+
+def rewrite_checkpoint(source, target, drop=(), **changes):
+    """Save a copy of the checkpoint ``source`` at ``target`` without the keys ``drop`` and
+    with ``changes``."""
+    state = torch.load(source, weights_only=True)
+    for key in drop:
+        del state[key]
+    state.update(changes)
+    torch.save(state, target)
+
+
+class BadInputTableTest(unittest.TestCase):
+    """Each bad input, in-process: exit 2, one line ``error: ...`` naming the key or file, and
+    nothing written or changed on disk. One finished 3-epoch run is the shared material."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.config = synthetic_config(cls.tmp.name, train={"epochs": 3, "milestones": [1],
+                                                           "warmup_epochs": 0})
+        code, _, err = call_main("--config", cls.config, "--no-export")
+        assert code == 0, err
+        cls.run_dir = os.path.join(cls.tmp.name, "runs", "e2e")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def copy_of_run(self, folder):
+        target = os.path.join(folder, "run")
+        shutil.copytree(self.run_dir, target)
+        return target
+
+    def case_checkpoint_dir_is_a_file(self, folder):
+        blocker = os.path.join(folder, "a-file")
+        open(blocker, "w").close()
+        config = synthetic_config(folder, run={"name": "x", "dir": os.path.join(folder, "runs"),
+                                               "checkpoint_dir": blocker})
+        return ["--config", config], ["run.checkpoint_dir", blocker]
+
+    def case_checkpoint_dir_under_a_file(self, folder):
+        blocker = os.path.join(folder, "a-file")
+        open(blocker, "w").close()
+        config = synthetic_config(folder, run={"name": "x", "dir": os.path.join(folder, "runs"),
+                                               "checkpoint_dir": os.path.join(blocker, "c")})
+        return ["--config", config], ["run.checkpoint_dir", blocker]
+
+    def case_run_dir_is_a_file(self, folder):
+        blocker = os.path.join(folder, "a-file")
+        open(blocker, "w").close()
+        config = synthetic_config(folder, run={"name": "x", "dir": blocker,
+                                               "checkpoint_dir": os.path.join(folder, "c")})
+        return ["--config", config], ["run.dir", blocker]
+
+    def case_run_name_too_long(self, folder):
+        return ["--config", synthetic_config(folder), "--set", "run.name=" + "n" * 300], \
+            ["run.name", "300 bytes"]
+
+    def case_eval_a_folder(self, folder):
+        return ["--config", self.config, "--eval", self.run_dir], [self.run_dir, "is a folder"]
+
+    def case_eval_record_without_model_name(self, folder):
+        path = os.path.join(folder, "cut.pt")
+        rewrite_checkpoint(os.path.join(self.run_dir, "best.pt"), path, drop=["model_name"])
+        return ["--config", self.config, "--eval", path], [path, "'model_name'"]
+
+    def case_eval_record_without_model(self, folder):
+        path = os.path.join(folder, "cut.pt")
+        rewrite_checkpoint(os.path.join(self.run_dir, "best.pt"), path, drop=["model"])
+        return ["--config", self.config, "--eval", path], [path, "'model'"]
+
+    def case_eval_other_classes(self, folder):
+        path = os.path.join(folder, "animals.pt")
+        rewrite_checkpoint(os.path.join(self.run_dir, "best.pt"), path,
+                           classes=["cat", "class1", "class2", "class3"])
+        return ["--config", self.config, "--eval", path], [path, "'cat'", "'class0'"]
+
+    def case_resume_last_without_optimizer(self, folder):
+        run = self.copy_of_run(folder)
+        last = os.path.join(run, "last.pt")
+        rewrite_checkpoint(last, last, drop=["optimizer"])
+        return ["--resume", run], [last, "'optimizer'"]
+
+    def case_resume_with_another_batch_size(self, folder):
+        run = self.copy_of_run(folder)
+        edit_yaml(os.path.join(run, "config.yaml"), "train", "batch_size", 8)
+        return ["--resume", run], ["train.batch_size", "8", "16"]
+
+    def case_resume_with_another_loss(self, folder):
+        run = self.copy_of_run(folder)
+        edit_yaml(os.path.join(run, "config.yaml"), "loss", "name", "ce")
+        return ["--resume", run], ["loss.name", "'ce'", "'focal'"]
+
+    def case_resume_with_fewer_epochs_than_done(self, folder):
+        run = self.copy_of_run(folder)
+        edit_yaml(os.path.join(run, "config.yaml"), "train", "epochs", 2)
+        return ["--resume", run], ["train.epochs", "at least 3"]
+
+    def test_every_case(self):
+        cases = [name for name in dir(self) if name.startswith("case_")]
+        self.assertGreaterEqual(len(cases), 12)
+        for name in cases:
+            with self.subTest(name), tempfile.TemporaryDirectory() as folder:
+                argv, fragments = getattr(self, name)(folder)
+                before, shared = snapshot(folder), snapshot(self.tmp.name)
+                code, out, err = call_main(*argv)
+                self.assertEqual(code, 2, err)
+                lines = err.strip().splitlines()
+                self.assertEqual(len(lines), 1, err)
+                self.assertTrue(lines[0].startswith("error: "), lines[0])
+                for fragment in fragments:
+                    self.assertIn(fragment, lines[0])
+                self.assertEqual(snapshot(folder), before, "changed a file")
+                self.assertEqual(snapshot(self.tmp.name), shared, "changed the shared run")
+                self.assertFalse(os.path.exists(os.path.join(folder, "runs")))
+
+    def test_a_longer_run_is_accepted_with_a_warning(self):
+        with tempfile.TemporaryDirectory() as folder:
+            run = self.copy_of_run(folder)
+            edit_yaml(os.path.join(run, "config.yaml"), "train", "epochs", 4)
+            code, _, err = call_main("--resume", run, "--no-export")
+            self.assertEqual(code, 0, err)
+            self.assertIn("warning: train.epochs changed from 3 to 4", err)
+            with open(os.path.join(run, "metrics.json")) as f:
+                self.assertEqual([r["epoch"] for r in json.load(f)["history"]], [1, 2, 3, 4])
+
+    def test_any_value_type_or_os_error_is_one_line_and_exit_2(self):
+        from engine.errors import UserError
+
+        cases = [(TypeError("bad\n  thing"), "error: bad thing"),
+                 (ValueError("model.name: got 'x'"), "error: model.name: got 'x'"),
+                 (PermissionError(13, "Permission denied", "/x/y"),
+                  "error: '/x/y': Permission denied"),
+                 (IsADirectoryError(21, "Is a directory", "/x"), "error: '/x': Is a directory"),
+                 (UserError("legacy"), "error: legacy")]
+        for error, expected in cases:
+            with self.subTest(error=repr(error)), \
+                    mock.patch("app.dry_run", side_effect=error):
+                code, _, err = call_main("--config", self.config, "--dry-run")
+                self.assertEqual((code, err.strip()), (2, expected))
+
+
+class StopMessagesTest(unittest.TestCase):
+    """Ctrl-C / SIGTERM and a diverging loss, in-process: what the last lines say."""
+
+    def test_the_resume_command_is_shell_quoted(self):
+        original_end_epoch = Trainer._end_epoch
+
+        def stop_after_first_epoch(trainer, epoch, seconds):
+            original_end_epoch(trainer, epoch, seconds)
+            trainer.stop_requested = True
+
+        with tempfile.TemporaryDirectory() as tmp:
+            runs = os.path.join(tmp, "a b;c")
+            config = synthetic_config(tmp, train={"epochs": 2, "milestones": []},
+                                      run={"name": "q", "dir": runs,
+                                           "checkpoint_dir": os.path.join(tmp, "c")})
+            with mock.patch.object(Trainer, "_end_epoch", stop_after_first_epoch):
+                code, _, err = call_main("--config", config)
+            run_dir = os.path.join(runs, "q")
+            self.assertEqual(code, 130, err)
+            command = err.strip().splitlines()[-1]
+            self.assertEqual(shlex.split(command), ["python", "main.py", "--resume", run_dir])
+            self.assertEqual(ckpt.load_checkpoint(os.path.join(run_dir, "last.pt"))["position"],
+                             [1, 0])
+
+    def test_non_finite_loss_says_whether_best_pt_exists(self):
+        def explode_in(epoch_index):
+            return lambda epoch, step, steps, settings: 1e30 if epoch >= epoch_index else 1.0
+
+        expectations = {0: "no best.pt was saved", 1: "best.pt keeps the best weights so far "
+                                                        "(epoch 1)"}
+        for epoch_index, expected in expectations.items():
+            with self.subTest(epoch=epoch_index + 1), tempfile.TemporaryDirectory() as tmp:
+                config = synthetic_config(tmp, train={"epochs": 2, "milestones": [],
+                                                      "warmup_epochs": 0})
+                with mock.patch("engine.trainer.lr_factor", side_effect=explode_in(epoch_index)):
+                    code, _, err = call_main("--config", config)
+                self.assertEqual(code, 3, err)
+                line = err.strip()
+                self.assertRegex(line, rf"^error: .*non-finite at epoch {epoch_index + 1}, step")
+                self.assertIn(expected, line)
+                self.assertNotIn("\n", line)
+                self.assertEqual(os.path.exists(os.path.join(tmp, "runs", "e2e", "best.pt")),
+                                 epoch_index > 0)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Failures a long run must survive: SIGKILL, Ctrl-C, a diverging loss, an unsafe checkpoint."""
+"""Failures a long run must survive: SIGKILL, Ctrl-C, SIGTERM, a diverging loss, an unsafe
+checkpoint."""
 import json
 import os
 import signal
@@ -92,6 +93,25 @@ class ExactResumeTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
+    def test_sigterm_saves_like_ctrl_c_and_resume_matches_uninterrupted_run(self):
+        """What schedulers, ``timeout`` and container stops send: sent as soon as the first
+        epoch's last.pt exists, so it lands inside the run."""
+        config = synthetic_config(self.tmp.name, **LONGER, run={"name": "terminated"})
+        run_dir = os.path.join(self.tmp.name, "runs", "terminated")
+        last = os.path.join(run_dir, "last.pt")
+        process = start_and_wait_for(config, last)
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=60)
+        self.assertEqual(process.returncode, 130, stderr)
+        self.assertEqual(stderr.strip().splitlines()[-1].strip(),
+                         f"python main.py --resume {run_dir}")
+        self.assertNotIn("Traceback", stderr)
+        self.assertLess(torch.load(last, weights_only=True)["position"][0], 8)
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
+        result = run_main("--resume", run_dir)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assert_same_as_reference(run_dir)
+
     def test_same_seed_same_result(self):
         config = synthetic_config(self.tmp.name, **LONGER, run={"name": "again"})
         self.assertEqual(run_main("--config", config).returncode, 0)
@@ -105,6 +125,7 @@ class DivergenceTest(unittest.TestCase):
             result = run_main("--config", config)
             self.assertEqual(result.returncode, 3, result.stderr)
             self.assertRegex(result.stderr, r"non-finite at epoch 1, step \d+")
+            self.assertIn("no best.pt was saved", result.stderr)
             self.assertNotIn("Traceback", result.stderr)
             self.assertFalse(os.path.exists(os.path.join(tmp, "runs", "e2e", "metrics.json")))
 

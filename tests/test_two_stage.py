@@ -12,7 +12,7 @@ from app import stage2
 from engine import builders
 from engine import checkpoint as ckpt
 from engine.config import ConfigError, load_config
-from engine.errors import Interrupted, UserError
+from engine.errors import Interrupted
 from engine.trainer import Trainer
 from tests.runs_helper import run_main, synthetic_config, train_quietly
 
@@ -123,7 +123,7 @@ class StageTwoTest(unittest.TestCase):
                  "another seed": ["seed=1"],
                  "another long-tailed subset": ["data.imbalance.factor=2"]}
         for what, overrides in cases.items():
-            with self.subTest(what), self.assertRaises(UserError) as caught:
+            with self.subTest(what), self.assertRaises(ValueError) as caught:
                 self.stage2("bad", *overrides)
             message = str(caught.exception)
             self.assertTrue(message.startswith("train.init_from: "), message)
