@@ -6,8 +6,8 @@ import sys
 import torch
 
 from engine import checkpoint as ckpt
-from engine.config import config_to_dict, format_config, load_config
-from fileio import check_writable_folder, write_text_atomic
+from engine.config import config_to_dict, dump_config, load_config
+from fileio import check_writable_folder
 
 MIN_FREE_BYTES = 50 * 2**20
 NAME_MAX = 255  # bytes in one folder name on Linux, macOS and Windows file systems
@@ -110,7 +110,7 @@ def new_run_dir(cfg, model, context):
         os.rmdir(path)
         raise ValueError(f"run.dir: only {free / 2**20:.0f} MiB free under {path!r}; "
                          f"expected at least {needed / 2**20:.0f} MiB for checkpoints")
-    write_text_atomic(format_config(cfg), os.path.join(path, "config.yaml"))
+    dump_config(cfg, os.path.join(path, "config.yaml"))
     return path
 
 

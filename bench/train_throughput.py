@@ -36,7 +36,7 @@ import data
 from engine import builders
 from engine.config import Config
 from engine.distributed import Context, choose_device
-from engine.files import write_text_atomic
+from fileio import write_text_atomic
 from engine.trainer import Trainer
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)

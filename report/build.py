@@ -21,7 +21,7 @@ import os
 import re
 import sys
 
-from engine.files import write_text_atomic
+from fileio import write_text_atomic
 from report import prose
 from report.labels import MYMODEL
 from report.records import group, load_records

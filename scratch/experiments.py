@@ -35,7 +35,7 @@ if not __package__:
 
 import numpy as np  # noqa: E402
 
-from engine.files import atomic_path  # noqa: E402
+from fileio import atomic_path  # noqa: E402
 from scratch.cli import check_folder  # noqa: E402
 from scratch.cs231n.classifiers.cnn import ThreeLayerConvNet  # noqa: E402
 from scratch.cs231n.classifiers.fc_net import FullyConnectedNet  # noqa: E402

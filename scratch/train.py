@@ -27,7 +27,7 @@ if not __package__:
 
 import numpy as np  # noqa: E402
 
-from engine.files import atomic_path  # noqa: E402
+from fileio import atomic_path  # noqa: E402
 from scratch.cli import check_figure_path, positive_int  # noqa: E402
 from scratch.image_data import (DataNotFound, load_cifar_sample,  # noqa: E402
                                 load_image_folder_sample)

@@ -6,7 +6,7 @@ under EVENTS_LIMIT, its TensorBoard events, plus the grids' summaries and any ex
 elsewhere: an interrupted run's ``config.yaml``, ``last.pt``, ``best.pt`` and small events, and
 the ``config.yaml``, ``metrics.json`` and ``best.pt`` of a finished run that an unfinished run
 starts from. Paths inside are relative to the current folder (the repository root). Every file
-is written through the atomic writer (``engine.files``).
+is written through the atomic writer (``fileio``).
 """
 import collections
 import json
@@ -14,7 +14,7 @@ import os
 import shutil
 import tarfile
 
-from engine.files import atomic_path
+from fileio import atomic_path
 from tools.scheduler import plan_runs, run_state
 
 EVENTS_LIMIT = 1_000_000  # bytes: a run's TensorBoard events travel when smaller

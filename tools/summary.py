@@ -2,7 +2,7 @@
 every axis but the seed, as ``OUTDIR/<prefix>-summary.csv`` and ``.md``."""
 import os
 
-from engine.files import write_text_atomic
+from fileio import write_text_atomic
 from tools import collect
 from tools.grid import SEED_KEY, expand, group_columns
 from tools.runs import load_run

@@ -13,7 +13,7 @@ from engine.config import course
 from engine.config.errors import ConfigError, ConfigTypeError
 from engine.config.rules import validate
 from engine.config.schema import Config
-from engine.files import write_text_atomic
+from fileio import write_text_atomic
 
 
 class DuplicateKeyError(ValueError):

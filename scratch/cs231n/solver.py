@@ -2,7 +2,7 @@
 update rule from ``optim``, with accuracy checks every epoch and the best parameters kept."""
 import numpy as np
 
-from engine.files import atomic_path
+from fileio import atomic_path
 
 from . import optim
 
