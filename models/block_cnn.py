@@ -146,7 +146,14 @@ class CNN(nn.Module):
     def describe(self):
         """One line naming the configuration, for error messages."""
         c, h, w = self.in_size
-        return (f"{type(self).__name__}(channels={self.channels}, pool_every={self.pool_every}, "
+        runs = []  # [32, 32, 64] -> [32]*2 + [64]
+        for value in self.channels:
+            if runs and runs[-1][0] == value:
+                runs[-1][1] += 1
+            else:
+                runs.append([value, 1])
+        channels = " + ".join(f"[{v}]*{n}" if n > 1 else f"[{v}]" for v, n in runs)
+        return (f"{type(self).__name__}(channels={channels}, pool_every={self.pool_every}, "
                 f"conv_params={self.conv_params}, pooling={self.pooling_type} "
                 f"{self.pooling_params}) on {c}x{h}x{w} images")
 
