@@ -207,7 +207,7 @@ def run_grid(args, experiments, log):
         configs.append(config)
     dataset = load_dataset(args.data) if args.data and configs else None
     in_size = tuple(dataset[0].images.shape[1:]) if dataset else IN_SIZE_CIFAR
-    runnable = [config for config in configs if _runnable(config, in_size, log)]
+    runnable = [config for config in configs if _runnable(config, in_size)]
     if runnable and dataset is None:
         dataset = load_dataset(args.data)
     for config in runnable:
@@ -215,11 +215,11 @@ def run_grid(args, experiments, log):
     return 0 if len(runnable) == len(configs) else 1
 
 
-def _runnable(config, in_size, log):
+def _runnable(config, in_size):
     try:
         check(config, in_size)
     except ValueError as error:
-        log(f"error: {error}")
+        print(f"error: {error}", file=sys.stderr)
         return False
     return True
 
