@@ -134,7 +134,8 @@ class TestRuns(unittest.TestCase):
 
     def test_grid_resumes_refuses_and_plots(self):
         out_dir = os.path.join(self.tmp.name, "grid")
-        grid = {"exp9": ("resnet", [([4], 2, 2), ([4], 6, 1)])}  # 16 px: 6 pools too many
+        grid = {"exp9": ("resnet", [([4], 2, 2), ([4], 6, 1)]),  # 16 px: 6 pools too many
+                "exp8": ("resnet", [([4], 2, 2)])}  # trained like exp9_L2_K4
         os.makedirs(out_dir)
         # an interrupted run: started again
         write_text_atomic(json.dumps({"finished": False}),
@@ -149,6 +150,18 @@ class TestRuns(unittest.TestCase):
             with open(path, encoding="utf-8") as f:
                 first = f.read()
             self.assertTrue(json.loads(first)["finished"])
+            status, out, _ = run_main(["run-grid", "exp8", "--epochs", "2",
+                                       *self.budget(out_dir)])
+            self.assertEqual(status, 0)
+            self.assertNotIn("epoch", out)
+            with open(os.path.join(out_dir, "exp8_L2_K4.json"), encoding="utf-8") as f:
+                copy = json.load(f)
+            self.assertEqual((copy["same_as"], copy["config"]["run"],
+                              copy["config"]["experiment"]), ("exp9_L2_K4", "exp8_L2_K4", "exp8"))
+            self.assertEqual(copy["epochs"], json.loads(first)["epochs"])
+            status, out, _ = run_main(["run-grid", "exp8", "--epochs", "3",
+                                       *self.budget(out_dir)])
+            self.assertIn("exp8_L2_K4: finished already", out)
             status, out, _ = run_main(["run-grid", "exp9", *self.budget(out_dir)])
             self.assertIn("exp9_L2_K4: finished already, skipped", out)
             self.assertNotIn("epoch", out)

@@ -31,14 +31,16 @@ import time
 
 import torch
 import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # also runnable as python tools/experiments.py
 import data  # noqa: E402
 from data.seeding import make_generator  # noqa: E402
 from engine.errors import UserError  # noqa: E402
-from engine.files import atomic_path, write_text_atomic  # noqa: E402
+from engine.files import write_text_atomic  # noqa: E402
 from models.block_cnn import CNN, ResNet  # noqa: E402
+from tools.experiment_figures import plot  # noqa: E402
 
 # experiment -> (model, [(K, L, pool_every), ...]); hidden_dims [100] throughout. P = 3 gives
 # a plain CNN of 16 convolutions 5 poolings (32 -> 1). The ResNets pool every 8 convolutions
@@ -195,24 +197,55 @@ def grid_configs(args, experiments):
 
 def run_grid(args, experiments, log):
     """Run the grids' unfinished runs one after another, after refusing the unrunnable ones
-    (one line each); returns 1 when some were refused, else 0."""
+    (one line each); returns 1 when some were refused, else 0. A run trained exactly like a
+    finished one of another grid (same settings and seed: the same batches and weights) gets
+    a copy of that run's JSON, renamed, with ``same_as`` naming it."""
     configs = []
     for config in grid_configs(args, experiments):
-        path = os.path.join(args.out_dir, config["run"] + ".json")
-        if os.path.exists(path):
-            with open(path, encoding="utf-8") as f:
-                if json.load(f).get("finished"):
-                    log(f"{config['run']}: finished already, skipped")
-                    continue
-        configs.append(config)
+        if (_read_result(os.path.join(args.out_dir, config["run"] + ".json")) or {}).get(
+                "finished"):
+            log(f"{config['run']}: finished already, skipped")
+        else:
+            configs.append(config)
     dataset = load_dataset(args.data) if args.data and configs else None
     in_size = tuple(dataset[0].images.shape[1:]) if dataset else IN_SIZE_CIFAR
     runnable = [config for config in configs if _runnable(config, in_size)]
-    if runnable and dataset is None:
-        dataset = load_dataset(args.data)
     for config in runnable:
-        train_run(config, dataset, args.out_dir, log)
+        twin = _same_training(config, args.out_dir)
+        if twin is None:
+            dataset = dataset or load_dataset(args.data)
+            train_run(config, dataset, args.out_dir, log)
+            continue
+        names = dict(run=config["run"], experiment=config["experiment"])
+        copy = dict(twin, config=dict(twin["config"], **names),
+                    same_as=twin.get("same_as", twin["config"]["run"]))
+        write_text_atomic(json.dumps(copy, indent=1) + "\n",
+                          os.path.join(args.out_dir, config["run"] + ".json"))
+        log(f"{config['run']}: trained exactly like {copy['same_as']}; its result copied")
     return 0 if len(runnable) == len(configs) else 1
+
+
+def _read_result(path):
+    """A run's JSON as a dict, or None when there is no such file."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _same_training(config, out_dir):
+    """The finished result in ``out_dir`` whose settings equal ``config``'s but for the
+    names, or None."""
+    unnamed = lambda c: {k: v for k, v in c.items()  # noqa: E731
+                         if k not in ("run", "experiment", "parameters")}
+    if not os.path.isdir(out_dir):
+        return None
+    for name in sorted(os.listdir(out_dir)):
+        result = _read_result(os.path.join(out_dir, name)) if name.endswith(".json") else None
+        if result and result.get("finished") and \
+                unnamed(result.get("config", {})) == unnamed(config):
+            return result
+    return None
 
 
 def _runnable(config, in_size):
@@ -225,73 +258,37 @@ def _runnable(config, in_size):
 
 
 def estimate(args, experiments, log):
-    """Time a few training and test batches of random CIFAR-sized images per run of the grids
-    and print the projected seconds per epoch and per run (all ``--epochs``), and the total."""
-    total = 0.0
-    log(f"{'run':28} {'params':>10} {'s/train batch':>14} {'s/epoch':>8} {'s/run':>8}")
+    """Time ``--timed-batches`` training and test batches of ``--timed-batch-size`` random
+    CIFAR-sized images per run of the grids (after one warm-up step), scale them linearly to
+    the budget's batch size, and print the projected seconds per epoch and per run (all
+    ``--epochs``, no early stopping), and the total. Runs that ``run-grid`` copies from an
+    identical run of another grid are counted once."""
+    total, seen = 0.0, set()
+    log(f"{'run':24} {'params':>10} {'MMAC/img':>9} {'s/batch':>8} {'s/epoch':>8} {'s/run':>7}")
     for config in grid_configs(args, experiments):
         torch.manual_seed(0)
         model = build(config, IN_SIZE_CIFAR, 10)
         optimizer = make_optimizer(config, model)
-        images = torch.randn(config["batch_size"], *IN_SIZE_CIFAR)
-        labels = torch.randint(0, 10, (config["batch_size"],))
-        loader = [(images, labels)] * (args.timed_batches + 1)
-        train_epoch(model, optimizer, loader[:1], 1)  # warm-up
+        batch = [(torch.randn(args.timed_batch_size, *IN_SIZE_CIFAR),
+                  torch.randint(0, 10, (args.timed_batch_size,)))] * args.timed_batches
+        with FlopCounterMode(display=False) as counter:
+            evaluate(model, batch[:1])
+        macs = counter.get_total_flops() / 2 / args.timed_batch_size
+        train_epoch(model, optimizer, batch[:1], 1)
         start = time.perf_counter()
-        train_epoch(model, optimizer, loader, args.timed_batches)
-        per_train = (time.perf_counter() - start) / args.timed_batches
-        start = time.perf_counter()
-        evaluate(model, loader[:args.timed_batches])
-        per_test = (time.perf_counter() - start) / args.timed_batches
+        train_epoch(model, optimizer, batch, args.timed_batches)
+        middle = time.perf_counter()
+        evaluate(model, batch)
+        scale = config["batch_size"] / args.timed_batch_size / args.timed_batches
+        per_train, per_test = (middle - start) * scale, (time.perf_counter() - middle) * scale
         epoch = config["batches_per_epoch"] * per_train + config["test_batches"] * per_test
-        total += epoch * config["epochs"]
+        twin = tuple((k, str(v)) for k, v in config.items() if k not in ("run", "experiment"))
+        total += 0 if twin in seen else epoch * config["epochs"]
+        seen.add(twin)
         params = sum(p.numel() for p in model.parameters())
-        log(f"{config['run']:28} {params:>10,} {per_train:>14.3f} {epoch:>8.0f} "
-            f"{epoch * config['epochs']:>8.0f}")
+        log(f"{config['run']:24} {params:>10,} {macs / 1e6:>9.1f} {per_train:>8.2f} "
+            f"{epoch:>8.0f} {epoch * config['epochs']:>7.0f}")
     log(f"total at most {total:.0f} s ({total / 3600:.1f} h) for {args.epochs} epochs per run")
-
-
-def plot(results_dir, out_dir, log):
-    """One PNG per experiment: train/test loss and accuracy vs epoch, one line per run."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
-
-    runs = {}
-    for entry in sorted(os.scandir(results_dir), key=lambda e: e.name):
-        if entry.name.endswith(".json"):
-            with open(entry.path, encoding="utf-8") as f:
-                result = json.load(f)
-            if "config" in result and "epochs" in result:
-                runs.setdefault(result["config"]["experiment"], []).append(result)
-    if not runs:
-        raise ValueError(f"--results: no run JSON files in {results_dir!r}")
-    os.makedirs(out_dir, exist_ok=True)
-    for experiment, results in sorted(runs.items()):
-        results.sort(key=lambda r: (r["config"]["filters_per_layer"],
-                                    r["config"]["layers_per_block"]))
-        figure, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
-        for result in results:
-            config, epochs = result["config"], result["epochs"]
-            label = f"L={config['layers_per_block']} K={config['filters_per_layer']}"
-            x = [e["epoch"] for e in epochs]
-            for ax, key in zip(axes.flat, ("train_loss", "test_loss", "train_acc", "test_acc")):
-                ax.plot(x, [e[key] for e in epochs], marker="o", label=label)
-        for ax, key in zip(axes.flat, ("train loss", "test loss", "train accuracy",
-                                       "test accuracy")):
-            ax.set_title(key)
-            ax.set_xlabel("epoch")
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-            ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=8)
-        figure.suptitle(f"{experiment} ({results[0]['config']['model']})")
-        figure.tight_layout()
-        path = os.path.join(out_dir, f"{experiment}.png")
-        with atomic_path(path, suffix=".png") as tmp_path:
-            figure.savefig(tmp_path, dpi=90)
-        plt.close(figure)
-        log(f"wrote {path} ({len(results)} runs)")
 
 
 def _int_list(text):
@@ -302,6 +299,12 @@ def _int_list(text):
     if not values or min(values) < 1:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected integers >= 1")
     return values
+
+
+def _experiment(text):
+    if text not in GRIDS:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected one of {', '.join(GRIDS)}")
+    return text
 
 
 def _positive(text):
@@ -354,8 +357,9 @@ def parse_args(argv=None):
     grid.add_argument("experiments", nargs="+", choices=sorted(GRIDS))
     commands.add_parser("run-all", parents=[budget], help="run all four grids")
     cost = commands.add_parser("estimate", parents=[budget], help="projected CPU time")
-    cost.add_argument("experiments", nargs="*", choices=sorted(GRIDS), default=sorted(GRIDS))
-    cost.add_argument("--timed-batches", type=_positive, default=3)
+    cost.add_argument("experiments", nargs="*", type=_experiment, help="default: all")
+    cost.add_argument("--timed-batches", type=_positive, default=1)
+    cost.add_argument("--timed-batch-size", type=_positive, default=32)
     figures = commands.add_parser("plot", help="draw every experiment's curves")
     figures.add_argument("--results", default="results", help="folder of the JSON files")
     figures.add_argument("--out", help="folder of the PNGs (default: the --results folder)")
@@ -381,7 +385,7 @@ def main(argv=None):
             experiments = args.experiments if args.command == "run-grid" else list(GRIDS)
             return run_grid(args, experiments, log)
         if args.command == "estimate":
-            estimate(args, args.experiments, log)
+            estimate(args, args.experiments or list(GRIDS), log)
             return 0
         plot(args.results, args.out or args.results, log)
         return 0
