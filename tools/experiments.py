@@ -318,7 +318,7 @@ def _budget_flags():
     add = parser.add_argument
     add("-H", "--hidden-dims", type=_int_list, nargs="+", default=[HIDDEN_DIMS],
         help="hidden layer widths (default 100)")
-    add("--epochs", type=_positive, default=4, help="at most this many epochs (default 4)")
+    add("--epochs", type=_positive, default=3, help="at most this many epochs (default 3)")
     add("--batches-per-epoch", type=_positive, default=235,
         help="training batches per epoch (default 235: 30,080 images at batch 128)")
     add("--test-batches", type=_positive, default=40,
@@ -328,8 +328,8 @@ def _budget_flags():
     add("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
     add("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
     add("--weight-decay", type=float, default=0.0)
-    add("--early-stopping", type=int, default=2, metavar="N",
-        help="stop after N epochs without a better test accuracy; 0 = never (default 2)")
+    add("--early-stopping", type=int, default=1, metavar="N",
+        help="stop after N epochs without a better test accuracy; 0 = never (default 1)")
     add("--activation", choices=("relu", "lrelu"), default="relu")
     add("--pooling", choices=("max", "avg"), default="max")
     add("--batchnorm", action="store_true", help="BatchNorm in the ResNet blocks")
