@@ -280,3 +280,26 @@ class ResNet(CNN):
                 layers.append(make_pooling(self.pooling_type, self.pooling_params))
             in_channels = group[-1]
         return nn.Sequential(*layers)
+
+
+def build_block_model(name, input_shape, num_classes, channels, pool_every, hidden_dims,
+                      conv_params=None, activation="relu", pooling="max", batchnorm=False,
+                      dropout=0.0, bottleneck=False):
+    """The config's ``model.name: cnn`` (CNN) or ``resnet_builder`` (ResNet) from the other
+    ``model.*`` keys; ``input_shape`` is (C, H, W). Keys the chosen model has no use for must
+    keep their defaults (ValueError naming the key otherwise)."""
+    check_choice("model.name", name.replace("_", ""), ("cnn", "resnetbuilder"))
+    if name == "cnn":
+        for key, value, default in (("batchnorm", batchnorm, False), ("dropout", dropout, 0.0),
+                                    ("bottleneck", bottleneck, False)):
+            if value != default:
+                raise ValueError(f"model.{key}: got {value!r}; the plain cnn has no residual "
+                                 f"blocks, expected {default!r} (or model.name "
+                                 "resnet_builder)")
+        return CNN(input_shape, num_classes, channels, pool_every, hidden_dims, conv_params,
+                   activation, pooling_type=pooling)
+    if conv_params not in (None, dict(kernel_size=3, stride=1, padding=1)):
+        raise ValueError(f"model.conv_params: got {conv_params!r}; resnet_builder's blocks "
+                         "use 3x3 convolutions with stride 1 and padding 1")
+    return ResNet(input_shape, num_classes, channels, pool_every, hidden_dims, batchnorm,
+                  dropout, bottleneck, activation, pooling_type=pooling)

@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from models.block_cnn import CNN, ResidualBlock, ResidualBottleneckBlock, ResNet
+from models.block_cnn import (CNN, ResidualBlock, ResidualBottleneckBlock, ResNet,
+                              build_block_model)
 
 
 def count(model):
@@ -158,6 +159,30 @@ class TestResidualBlock(unittest.TestCase):
         with_bn = ResidualBottleneckBlock(256, [64], [3], batchnorm=True)
         self.assertEqual(count(with_bn), 70_016 + 2 * 64 + 2 * 64)
         self.assertEqual(tuple(block(torch.zeros(1, 256, 4, 4)).shape), (1, 256, 4, 4))
+
+
+class TestFromConfigKeys(unittest.TestCase):
+    def test_cnn_and_resnet_builder(self):
+        cnn = build_block_model("cnn", (3, 32, 32), 10, [16, 16], 2, [20],
+                                conv_params=dict(kernel_size=5, stride=1, padding=2),
+                                activation="lrelu", pooling="avg")
+        self.assertEqual(type(cnn), CNN)
+        self.assertEqual(count(cnn), conv(3, 16, 5) + conv(16, 16, 5) + fc(16 * 16 * 16, 20)
+                         + fc(20, 10))
+        self.assertIsInstance(cnn.feature_extractor[-1], nn.AvgPool2d)
+        resnet = build_block_model("resnet_builder", (3, 32, 32), 10, [8] * 3, 3, [],
+                                   batchnorm=True, dropout=0.1, bottleneck=True)
+        self.assertEqual((type(resnet), resnet.batchnorm, resnet.dropout, resnet.bottleneck),
+                         (ResNet, True, 0.1, True))
+
+    def test_keys_the_model_does_not_use(self):
+        with self.assertRaisesRegex(ValueError, "model.batchnorm: got True"):
+            build_block_model("cnn", (3, 32, 32), 10, [8], 1, [], batchnorm=True)
+        with self.assertRaisesRegex(ValueError, "model.conv_params: got"):
+            build_block_model("resnetbuilder", (3, 32, 32), 10, [8], 1, [],
+                              conv_params=dict(kernel_size=5, stride=1, padding=2))
+        with self.assertRaisesRegex(ValueError, "model.name: got 'resnet'"):
+            build_block_model("resnet", (3, 32, 32), 10, [8], 1, [])
 
 
 class TestRefusals(unittest.TestCase):
