@@ -1,7 +1,7 @@
 """The depth x width study: block CNNs and ResNets trained on a fixed budget, one JSON per run.
 
     python -m tools.experiments run-exp -n exp1_1 -K 32 -L 4 -P 3 -H 100 -M cnn
-    python -m tools.experiments run-grid exp1_1 exp1_4   # the issue's grids (resumable)
+    python -m tools.experiments run-grid exp1_1 exp1_4   # named grids (resumable)
     python -m tools.experiments run-all                  # all four grids, 26 runs
     python -m tools.experiments estimate exp1_4          # projected CPU time, from timed batches
     python -m tools.experiments plot                     # results/<experiment>.png
@@ -15,10 +15,12 @@ and accuracy are the means over the epoch's batches, as they were trained. It st
 ``OUT_DIR/{name}_L{L}_K{K joined by '-'}.json``: ``config`` (every setting, the channels and
 the parameter count), ``epochs`` (per epoch: train_loss, train_acc, test_loss, test_acc,
 seconds), ``best_test_acc``, ``best_epoch`` and ``finished``. The file is rewritten after
-every epoch; ``run-grid`` skips runs whose file says finished and restarts the others.
+every epoch; ``run-grid`` skips runs whose file says finished, restarts the others, and copies
+the result of a finished run trained identically under another grid's name (``same_as``).
 
 A configuration that cannot run (feature maps shrinking below 1x1) is refused with one line
-naming the run before any data is loaded; ``run-grid`` reports it and goes on with the rest.
+naming the run before training (for CIFAR-10 before the data is read); ``run-grid`` reports
+it and goes on with the rest.
 Data: ``--data`` names an ImageFolder root (train/<class>/*, test/<class>/*); without it
 CIFAR-10 is read (or downloaded) through torchvision under ``data/``.
 Exit status: 0 done, 1 some run of a grid refused, 2 bad input.
