@@ -1,0 +1,181 @@
+"""Tests of tools/experiments.py on a tiny generated ImageFolder: run names and the issue's grids,
+a run's JSON against an independent evaluation, early stopping, refusals before training,
+grid resume, and the figures."""
+import contextlib
+import io
+import json
+import os
+import tempfile
+import unittest
+from unittest import mock
+
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import data
+from engine.files import write_text_atomic
+from models.block_cnn import CNN
+from tools import experiments
+
+SIZE, CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS = 16, 3, 8, 8
+
+
+def write_image_folder(root):
+    """3 classes of generated 16x16 RGB PNGs: 24 training and 24 test images."""
+    train, test, classes = data.make_synthetic(CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS, SIZE, 3)
+    for split, image_set in (("train", train), ("test", test)):
+        for index, (image, label) in enumerate(zip(image_set.images, image_set.labels)):
+            folder = os.path.join(root, split, classes[label])
+            os.makedirs(folder, exist_ok=True)
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(
+                os.path.join(folder, f"{index:03d}.png"))
+
+
+def run_main(argv):
+    """(exit status, stdout, stderr) of experiments.main(argv), in process."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = experiments.main(argv)
+    return status, out.getvalue(), err.getvalue()
+
+
+class TestGrids(unittest.TestCase):
+    def test_names_and_channels(self):
+        self.assertEqual(experiments.run_name("exp1_3", [64, 128], 2), "exp1_3_L2_K64-128")
+        args = experiments.parse_args(["run-exp", "-n", "e", "-K", "32", "64", "-L", "2",
+                                       "-P", "3", "-H", "100", "50"])
+        config = experiments.make_config(args, "e", args.filters_per_layer,
+                                         args.layers_per_block, args.pool_every, "cnn")
+        self.assertEqual(config["channels"], [32, 32, 64, 64])
+        self.assertEqual(config["hidden_dims"], [100, 50])
+        self.assertEqual(config["run"], "e_L2_K32-64")
+
+    def test_the_issues_four_grids(self):
+        args = experiments.parse_args(["run-all"])
+        configs = experiments.grid_configs(args, list(experiments.GRIDS))
+        runs = [c["run"] for c in configs]
+        self.assertEqual(len(runs), 26)
+        self.assertEqual(len(set(runs)), 26)
+        self.assertEqual(sorted(r for r in runs if r.startswith("exp1_1")),
+                         sorted(f"exp1_1_L{n}_K{k}" for k in (32, 64) for n in (2, 4, 8, 16)))
+        self.assertEqual(sum(r.startswith("exp1_2") for r in runs), 9)
+        self.assertEqual([r for r in runs if r.startswith("exp1_3")],
+                         ["exp1_3_L2_K64-128", "exp1_3_L3_K64-128", "exp1_3_L4_K64-128"])
+        self.assertEqual([r for r in runs if r.startswith("exp1_4")],
+                         ["exp1_4_L8_K32", "exp1_4_L16_K32", "exp1_4_L32_K32",
+                          "exp1_4_L2_K64-128-256", "exp1_4_L4_K64-128-256",
+                          "exp1_4_L8_K64-128-256"])
+        self.assertEqual({c["model"] for c in configs if c["experiment"] == "exp1_4"},
+                         {"resnet"})
+        for config in configs:  # every grid run fits CIFAR's 32x32 images
+            experiments.check(config, (3, 32, 32))
+
+    def test_bad_flags(self):
+        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
+            experiments.parse_args(["run-exp", "-n", "e", "-K", "0", "-L", "2", "-P", "3"])
+
+
+class TestRuns(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.root = os.path.join(cls.tmp.name, "images")
+        write_image_folder(cls.root)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
+
+    def budget(self, out_dir, *extra):
+        return ["--data", self.root, "--out-dir", out_dir, "--batch-size", "8",
+                "--batches-per-epoch", "2", "--test-batches", "3", *extra]
+
+    def test_json_matches_an_independent_evaluation_and_early_stopping(self):
+        out_dir = os.path.join(self.tmp.name, "lr0")
+        # lr 0: the weights stay at their seeded initialisation, so the test accuracy never
+        # improves after epoch 1 and early stopping (1 epoch) ends the run after epoch 2.
+        status, out, err = run_main(["run-exp", "-n", "exp9", "-K", "4", "8", "-L", "1",
+                                     "-P", "2", "-H", "6", "-M", "cnn", "--lr", "0",
+                                     "--epochs", "5", "--early-stopping", "1",
+                                     *self.budget(out_dir)])
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("stopped", out)
+        with open(os.path.join(out_dir, "exp9_L1_K4-8.json"), encoding="utf-8") as f:
+            result = json.load(f)
+        self.assertTrue(result["finished"])
+        self.assertEqual([e["epoch"] for e in result["epochs"]], [1, 2])
+        self.assertEqual((result["best_epoch"], result["config"]["channels"]), (1, [4, 8]))
+        train, test, _ = data.load_image_folder(self.root)
+        mean, std = data.channel_stats(train.images)
+        torch.manual_seed(0)
+        model = CNN((3, SIZE, SIZE), CLASSES, [4, 8], 2, [6]).eval()
+        self.assertEqual(result["config"]["parameters"],
+                         sum(p.numel() for p in model.parameters()))
+        images = (test.images.double() / 255 - torch.tensor(mean).view(3, 1, 1)) \
+            / torch.tensor(std).view(3, 1, 1)
+        with torch.no_grad():
+            logits = model(images.float())
+        for epoch in result["epochs"]:  # all 24 test images: 3 batches of 8
+            self.assertAlmostEqual(epoch["test_loss"],
+                                   float(F.cross_entropy(logits, test.labels)), places=5)
+            self.assertAlmostEqual(epoch["test_acc"],
+                                   float((logits.argmax(1) == test.labels).float().mean()))
+
+    def test_unrunnable_config_is_refused_before_training(self):
+        out_dir = os.path.join(self.tmp.name, "refused")
+        status, out, err = run_main(["run-exp", "-n", "deep", "-K", "4", "-L", "5", "-P", "1",
+                                     "-M", "resnet", *self.budget(out_dir)])
+        self.assertEqual(status, 2)
+        self.assertEqual(len(err.splitlines()), 1)
+        self.assertIn("run deep_L5_K4: ResNet(channels=[4]*5", err)
+        self.assertEqual(out, "")
+        self.assertFalse(os.path.exists(out_dir))
+
+    def test_grid_resumes_refuses_and_plots(self):
+        out_dir = os.path.join(self.tmp.name, "grid")
+        grid = {"exp9": ("resnet", [([4], 2, 2), ([4], 6, 1)]),  # 16 px: 6 pools too many
+                "exp8": ("resnet", [([4], 2, 2)])}  # trained like exp9_L2_K4
+        os.makedirs(out_dir)
+        # an interrupted run: started again
+        write_text_atomic(json.dumps({"finished": False}),
+                          os.path.join(out_dir, "exp9_L2_K4.json"))
+        with mock.patch.dict(experiments.GRIDS, grid):
+            status, out, err = run_main(["run-grid", "exp9", "--epochs", "2",
+                                         *self.budget(out_dir)])
+            self.assertEqual(status, 1)
+            self.assertIn("error: run exp9_L6_K4:", err)
+            self.assertIn("exp9_L2_K4 epoch 2", out)
+            path = os.path.join(out_dir, "exp9_L2_K4.json")
+            with open(path, encoding="utf-8") as f:
+                first = f.read()
+            self.assertTrue(json.loads(first)["finished"])
+            status, out, _ = run_main(["run-grid", "exp8", "--epochs", "2",
+                                       *self.budget(out_dir)])
+            self.assertEqual(status, 0)
+            self.assertNotIn("epoch", out)
+            with open(os.path.join(out_dir, "exp8_L2_K4.json"), encoding="utf-8") as f:
+                copy = json.load(f)
+            self.assertEqual((copy["same_as"], copy["config"]["run"],
+                              copy["config"]["experiment"]), ("exp9_L2_K4", "exp8_L2_K4", "exp8"))
+            self.assertEqual(copy["epochs"], json.loads(first)["epochs"])
+            status, out, _ = run_main(["run-grid", "exp8", "--epochs", "3",
+                                       *self.budget(out_dir)])
+            self.assertIn("exp8_L2_K4: finished already", out)
+            status, out, _ = run_main(["run-grid", "exp9", *self.budget(out_dir)])
+            self.assertIn("exp9_L2_K4: finished already, skipped", out)
+            self.assertNotIn("epoch", out)
+            with open(path, encoding="utf-8") as f:
+                self.assertEqual(f.read(), first)
+        figures = os.path.join(self.tmp.name, "figures")
+        status, out, _ = run_main(["plot", "--results", out_dir, "--out", figures])
+        self.assertEqual(status, 0)
+        with open(os.path.join(figures, "exp9.png"), "rb") as f:
+            self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        status, _, err = run_main(["plot", "--results", figures])
+        self.assertEqual(status, 2)
+        self.assertIn("no run JSON files", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,400 @@
+"""The depth x width study: block CNNs and ResNets trained on a fixed budget, one JSON per run.
+
+    python -m tools.experiments run-exp -n exp1_1 -K 32 -L 4 -P 3 -H 100 -M cnn
+    python -m tools.experiments run-grid exp1_1 exp1_4   # named grids (resumable)
+    python -m tools.experiments run-all                  # all four grids, 26 runs
+    python -m tools.experiments estimate exp1_4          # projected CPU time, from timed batches
+    python -m tools.experiments plot                     # results/<experiment>.png
+
+A run trains ``channels = [k for k in K for _ in range(L)]`` (K = [32, 64], L = 2: conv 32,
+conv 32, conv 64, conv 64) with ``pool_every`` P and hidden layers H, on ``--batches-per-epoch``
+random training batches per epoch (a new order each epoch), and measures the loss and accuracy
+on a fixed random subset of ``--test-batches`` test batches after every epoch. Training loss
+and accuracy are the means over the epoch's batches, as they were trained. It stops after
+``--epochs`` or after ``--early-stopping`` epochs without a better test accuracy, and writes
+``OUT_DIR/{name}_L{L}_K{K joined by '-'}.json``: ``config`` (every setting, the channels and
+the parameter count), ``epochs`` (per epoch: train_loss, train_acc, test_loss, test_acc,
+seconds), ``best_test_acc``, ``best_epoch`` and ``finished``. The file is rewritten after
+every epoch; ``run-grid`` skips runs whose file says finished, restarts the others, and copies
+the result of a finished run trained identically under another grid's name (``same_as``).
+
+A configuration that cannot run (feature maps shrinking below 1x1) is refused with one line
+naming the run before training (for CIFAR-10 before the data is read); ``run-grid`` reports
+it and goes on with the rest.
+Data: ``--data`` names an ImageFolder root (train/<class>/*, test/<class>/*); without it
+CIFAR-10 is read (or downloaded) through torchvision under ``data/``.
+Exit status: 0 done, 1 some run of a grid refused, 2 bad input.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)  # also runnable as python tools/experiments.py
+import data  # noqa: E402
+from data.seeding import make_generator  # noqa: E402
+from engine.errors import UserError  # noqa: E402
+from engine.files import write_text_atomic  # noqa: E402
+from models.block_cnn import CNN, ResNet  # noqa: E402
+from tools.experiment_figures import plot  # noqa: E402
+
+# experiment -> (model, [(K, L, pool_every), ...]); hidden_dims [100] throughout. P = 3 gives
+# a plain CNN of 16 convolutions 5 poolings (32 -> 1). The ResNets pool every 8 convolutions
+# with K = [32] (4 poolings at L = 32) and once per width with K = [64, 128, 256] (P = L).
+GRIDS = {
+    "exp1_1": ("cnn", [([k], n, 3) for k in (32, 64) for n in (2, 4, 8, 16)]),
+    "exp1_2": ("cnn", [([k], n, 3) for n in (2, 4, 8) for k in (32, 64, 128)]),
+    "exp1_3": ("cnn", [([64, 128], n, 3) for n in (2, 3, 4)]),
+    "exp1_4": ("resnet", [([32], n, 8) for n in (8, 16, 32)]
+               + [([64, 128, 256], n, n) for n in (2, 4, 8)]),
+}
+HIDDEN_DIMS = [100]
+IN_SIZE_CIFAR = (3, 32, 32)
+
+
+def run_name(name, filters, layers):
+    """``exp1_3``, [64, 128], 2 -> ``exp1_3_L2_K64-128``."""
+    return f"{name}_L{layers}_K{'-'.join(str(k) for k in filters)}"
+
+
+def make_config(args, name, filters, layers, pool_every, model):
+    """Every setting of one run, as plain data (the JSON's ``config``)."""
+    return dict(run=run_name(name, filters, layers), experiment=name, model=model,
+                filters_per_layer=list(filters), layers_per_block=layers,
+                pool_every=pool_every, hidden_dims=list(args.hidden_dims),
+                channels=[k for k in filters for _ in range(layers)],
+                activation=args.activation, pooling=args.pooling, batchnorm=args.batchnorm,
+                dropout=args.dropout, bottleneck=args.bottleneck, epochs=args.epochs,
+                batches_per_epoch=args.batches_per_epoch, test_batches=args.test_batches,
+                batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                momentum=args.momentum, weight_decay=args.weight_decay,
+                early_stopping=args.early_stopping, data=args.data or "cifar10", seed=args.seed)
+
+
+def build(config, in_size, classes):
+    """The config's model for (C, H, W) images; ValueError prefixed with the run's name."""
+    common = dict(in_size=in_size, out_classes=classes, channels=config["channels"],
+                  pool_every=config["pool_every"], hidden_dims=config["hidden_dims"],
+                  activation_type=config["activation"], pooling_type=config["pooling"])
+    try:
+        if config["model"] == "cnn":
+            return CNN(**common)
+        return ResNet(**common, batchnorm=config["batchnorm"], dropout=config["dropout"],
+                      bottleneck=config["bottleneck"])
+    except ValueError as error:
+        raise ValueError(f"run {config['run']}: {error}") from None
+
+
+def check(config, in_size):
+    """Build the model on the meta device (no memory): ValueError for an unrunnable config."""
+    with torch.device("meta"):
+        build(config, in_size, 10)
+
+
+def load_dataset(path):
+    """(train ImageSet, test ImageSet, number of classes, mean, std) of ``path`` or CIFAR-10."""
+    if path:
+        train, test, classes = data.load_image_folder(path)
+        mean, std = data.channel_stats(train.images)
+    else:
+        train, test, classes = data.load_cifar10(os.path.join(REPO, "data"), download=True)
+        mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
+    return train, test, len(classes), mean, std
+
+
+def train_run(config, dataset, out_dir, log):
+    """Train one run on ``dataset`` (``load_dataset``'s tuple); write and return its JSON."""
+    train, test, classes, mean, std = dataset
+    batch, per_epoch = config["batch_size"], config["batches_per_epoch"]
+    for flag, wanted, have in (("--batches-per-epoch", per_epoch, len(train) // batch),
+                               ("--test-batches", config["test_batches"], len(test) // batch)):
+        if wanted > have:
+            raise ValueError(f"{flag}: got {wanted}; the data holds only {have} batches of "
+                             f"{batch}")
+    pick = torch.randperm(len(test), generator=make_generator(config["seed"], "test subset"))
+    test = test.subset(pick[:config["test_batches"] * batch])
+    torch.manual_seed(config["seed"])
+    model = build(config, tuple(train.images.shape[1:]), classes)
+    config = dict(config, parameters=sum(p.numel() for p in model.parameters()))
+    optimizer = make_optimizer(config, model)
+    train_loader = data.BatchLoader(train, batch, device="cpu", mean=mean, std=std, train=True,
+                                    augment=False, seed=config["seed"], drop_last=True)
+    test_loader = data.BatchLoader(test, batch, device="cpu", mean=mean, std=std, train=False,
+                                   augment=False)
+    result = dict(config=config, epochs=[], best_test_acc=0.0, best_epoch=None, finished=False)
+    path = os.path.join(out_dir, config["run"] + ".json")
+    os.makedirs(out_dir, exist_ok=True)
+    for epoch in range(config["epochs"]):
+        start = time.perf_counter()
+        train_loader.set_epoch(epoch)
+        train_loss, train_acc = train_epoch(model, optimizer, train_loader, per_epoch)
+        test_loss, test_acc = evaluate(model, test_loader)
+        result["epochs"].append(dict(epoch=epoch + 1, train_loss=train_loss,
+                                     train_acc=train_acc, test_loss=test_loss,
+                                     test_acc=test_acc,
+                                     seconds=round(time.perf_counter() - start, 2)))
+        if result["best_epoch"] is None or test_acc > result["best_test_acc"]:
+            result["best_test_acc"], result["best_epoch"] = test_acc, epoch + 1
+        stop = epoch + 1 - result["best_epoch"] >= config["early_stopping"] > 0
+        result["finished"] = stop or epoch + 1 == config["epochs"]
+        write_text_atomic(json.dumps(result, indent=1) + "\n", path)
+        log(f"{config['run']} epoch {epoch + 1}: train loss {train_loss:.4f} acc "
+            f"{train_acc:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f} "
+            f"({result['epochs'][-1]['seconds']:.0f} s)")
+        if stop:
+            log(f"{config['run']}: no better test accuracy for {config['early_stopping']} "
+                "epochs; stopped")
+            break
+    return result
+
+
+def make_optimizer(config, model):
+    if config["optimizer"] == "sgd":
+        return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
+                               weight_decay=config["weight_decay"])
+    return torch.optim.Adam(model.parameters(), lr=config["lr"],
+                            weight_decay=config["weight_decay"])
+
+
+def train_epoch(model, optimizer, loader, batches):
+    """``batches`` SGD steps; returns (mean loss, accuracy) over them, as trained."""
+    model.train()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for _, (images, labels) in zip(range(batches), loader):
+        logits = model(images)
+        loss = F.cross_entropy(logits, labels)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += float(loss.detach()) * len(labels)
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(labels)
+    return loss_sum / seen, correct / seen
+
+
+@torch.no_grad()
+def evaluate(model, loader):
+    """(mean cross-entropy, accuracy) over every batch of ``loader``, in eval mode."""
+    model.eval()
+    loss_sum, correct, seen = 0.0, 0, 0
+    for images, labels in loader:
+        logits = model(images)
+        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
+        correct += int((logits.argmax(1) == labels).sum())
+        seen += len(labels)
+    return loss_sum / seen, correct / seen
+
+
+def grid_configs(args, experiments):
+    """The configs of the named grids' runs, in grid order."""
+    return [make_config(args, name, filters, layers, pool_every, GRIDS[name][0])
+            for name in experiments for filters, layers, pool_every in GRIDS[name][1]]
+
+
+def run_grid(args, experiments, log):
+    """Run the grids' unfinished runs one after another, after refusing the unrunnable ones
+    (one line each); returns 1 when some were refused, else 0. A run trained exactly like a
+    finished one of another grid (same settings and seed: the same batches and weights) gets
+    a copy of that run's JSON, renamed, with ``same_as`` naming it."""
+    configs = []
+    for config in grid_configs(args, experiments):
+        if (_read_result(os.path.join(args.out_dir, config["run"] + ".json")) or {}).get(
+                "finished"):
+            log(f"{config['run']}: finished already, skipped")
+        else:
+            configs.append(config)
+    dataset = load_dataset(args.data) if args.data and configs else None
+    in_size = tuple(dataset[0].images.shape[1:]) if dataset else IN_SIZE_CIFAR
+    runnable = [config for config in configs if _runnable(config, in_size)]
+    for config in runnable:
+        twin = _same_training(config, args.out_dir)
+        if twin is None:
+            dataset = dataset or load_dataset(args.data)
+            train_run(config, dataset, args.out_dir, log)
+            continue
+        names = dict(run=config["run"], experiment=config["experiment"])
+        copy = dict(twin, config=dict(twin["config"], **names),
+                    same_as=twin.get("same_as", twin["config"]["run"]))
+        write_text_atomic(json.dumps(copy, indent=1) + "\n",
+                          os.path.join(args.out_dir, config["run"] + ".json"))
+        log(f"{config['run']}: trained exactly like {copy['same_as']}; its result copied")
+    return 0 if len(runnable) == len(configs) else 1
+
+
+def _read_result(path):
+    """A run's JSON as a dict, or None when there is no such file."""
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+def _same_training(config, out_dir):
+    """The finished result in ``out_dir`` whose settings equal ``config``'s but for the
+    names, or None."""
+    unnamed = lambda c: {k: v for k, v in c.items()  # noqa: E731
+                         if k not in ("run", "experiment", "parameters")}
+    if not os.path.isdir(out_dir):
+        return None
+    for name in sorted(os.listdir(out_dir)):
+        result = _read_result(os.path.join(out_dir, name)) if name.endswith(".json") else None
+        if result and result.get("finished") and \
+                unnamed(result.get("config", {})) == unnamed(config):
+            return result
+    return None
+
+
+def _runnable(config, in_size):
+    try:
+        check(config, in_size)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return False
+    return True
+
+
+def estimate(args, experiments, log):
+    """Time ``--timed-batches`` training and test batches of ``--timed-batch-size`` random
+    CIFAR-sized images per run of the grids (after one warm-up step), scale them linearly to
+    the budget's batch size, and print the projected seconds per epoch and per run (all
+    ``--epochs``, no early stopping), and the total. Runs that ``run-grid`` copies from an
+    identical run of another grid are counted once."""
+    total, seen = 0.0, set()
+    log(f"{'run':24} {'params':>10} {'MMAC/img':>9} {'s/batch':>8} {'s/epoch':>8} {'s/run':>7}")
+    for config in grid_configs(args, experiments):
+        torch.manual_seed(0)
+        model = build(config, IN_SIZE_CIFAR, 10)
+        optimizer = make_optimizer(config, model)
+        batch = [(torch.randn(args.timed_batch_size, *IN_SIZE_CIFAR),
+                  torch.randint(0, 10, (args.timed_batch_size,)))] * args.timed_batches
+        with FlopCounterMode(display=False) as counter:
+            evaluate(model, batch[:1])
+        macs = counter.get_total_flops() / 2 / args.timed_batch_size
+        train_epoch(model, optimizer, batch[:1], 1)
+        start = time.perf_counter()
+        train_epoch(model, optimizer, batch, args.timed_batches)
+        middle = time.perf_counter()
+        evaluate(model, batch)
+        scale = config["batch_size"] / args.timed_batch_size / args.timed_batches
+        per_train, per_test = (middle - start) * scale, (time.perf_counter() - middle) * scale
+        epoch = config["batches_per_epoch"] * per_train + config["test_batches"] * per_test
+        twin = tuple((k, str(v)) for k, v in config.items() if k not in ("run", "experiment"))
+        total += 0 if twin in seen else epoch * config["epochs"]
+        seen.add(twin)
+        params = sum(p.numel() for p in model.parameters())
+        log(f"{config['run']:24} {params:>10,} {macs / 1e6:>9.1f} {per_train:>8.2f} "
+            f"{epoch:>8.0f} {epoch * config['epochs']:>7.0f}")
+    log(f"total at most {total:.0f} s ({total / 3600:.1f} h) for {args.epochs} epochs per run")
+
+
+def _int_list(text):
+    try:
+        values = [int(v) for v in text.replace(",", " ").split()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected integers >= 1")
+    return values
+
+
+def _experiment(text):
+    if text not in GRIDS:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected one of {', '.join(GRIDS)}")
+    return text
+
+
+def _positive(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"got {text!r}; expected an integer >= 1")
+    return int(text)
+
+
+def _budget_flags():
+    parser = argparse.ArgumentParser(add_help=False)
+    add = parser.add_argument
+    add("-H", "--hidden-dims", type=_int_list, nargs="+", default=[HIDDEN_DIMS],
+        help="hidden layer widths (default 100)")
+    add("--epochs", type=_positive, default=3, help="at most this many epochs (default 3)")
+    add("--batches-per-epoch", type=_positive, default=235,
+        help="training batches per epoch (default 235: 30,080 images at batch 128)")
+    add("--test-batches", type=_positive, default=40,
+        help="test batches after each epoch (default 40: 5,120 images)")
+    add("--batch-size", type=_positive, default=128)
+    add("--optimizer", choices=("adam", "sgd"), default="adam")
+    add("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    add("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
+    add("--weight-decay", type=float, default=0.0)
+    add("--early-stopping", type=int, default=1, metavar="N",
+        help="stop after N epochs without a better test accuracy; 0 = never (default 1)")
+    add("--activation", choices=("relu", "lrelu"), default="relu")
+    add("--pooling", choices=("max", "avg"), default="max")
+    add("--batchnorm", action="store_true", help="BatchNorm in the ResNet blocks")
+    add("--dropout", type=float, default=0.0, help="dropout in the ResNet blocks")
+    add("--bottleneck", action="store_true", help="ResNet bottleneck blocks where they fit")
+    add("--data", metavar="PATH", help="ImageFolder root (default: CIFAR-10 via torchvision)")
+    add("--seed", type=int, default=0)
+    add("--out-dir", default="results", help="folder of the JSON files (default results)")
+    return parser
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tools.experiments",
+                                     description="The depth x width study of block CNNs and "
+                                                 "ResNets (docs/architecture_experiments.md).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    budget = _budget_flags()
+    one = commands.add_parser("run-exp", parents=[budget], help="train one configuration")
+    one.add_argument("-n", "--name", required=True, help="experiment name, e.g. exp1_1")
+    one.add_argument("-K", "--filters-per-layer", type=_int_list, nargs="+", required=True)
+    one.add_argument("-L", "--layers-per-block", type=_positive, required=True)
+    one.add_argument("-P", "--pool-every", type=_positive, required=True)
+    one.add_argument("-M", "--model", choices=("cnn", "resnet"), default="cnn")
+    grid = commands.add_parser("run-grid", parents=[budget], help="run the named grids")
+    grid.add_argument("experiments", nargs="+", choices=sorted(GRIDS))
+    commands.add_parser("run-all", parents=[budget], help="run all four grids")
+    cost = commands.add_parser("estimate", parents=[budget], help="projected CPU time")
+    cost.add_argument("experiments", nargs="*", type=_experiment, help="default: all")
+    cost.add_argument("--timed-batches", type=_positive, default=1)
+    cost.add_argument("--timed-batch-size", type=_positive, default=32)
+    figures = commands.add_parser("plot", help="draw every experiment's curves")
+    figures.add_argument("--results", default="results", help="folder of the JSON files")
+    figures.add_argument("--out", help="folder of the PNGs (default: the --results folder)")
+    args = parser.parse_args(argv)
+    for key in ("hidden_dims", "filters_per_layer"):
+        if hasattr(args, key):
+            setattr(args, key, [v for values in getattr(args, key) for v in values])
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    log = lambda line: print(line, flush=True)  # noqa: E731
+    try:
+        if args.command == "run-exp":
+            config = make_config(args, args.name, args.filters_per_layer,
+                                 args.layers_per_block, args.pool_every, args.model)
+            if not args.data:  # refused before CIFAR-10 is read; an ImageFolder's size is
+                check(config, IN_SIZE_CIFAR)  # known once loaded, before training starts
+            train_run(config, load_dataset(args.data), args.out_dir, log)
+            return 0
+        if args.command in ("run-grid", "run-all"):
+            experiments = args.experiments if args.command == "run-grid" else list(GRIDS)
+            return run_grid(args, experiments, log)
+        if args.command == "estimate":
+            estimate(args, args.experiments or list(GRIDS), log)
+            return 0
+        plot(args.results, args.out or args.results, log)
+        return 0
+    except (ValueError, TypeError, OSError, UserError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
