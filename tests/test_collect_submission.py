@@ -1,0 +1,136 @@
+"""The course submission: part2.zip unpacked alone imports models and losses, loads every
+checkpoint the grader's way and scores like the original model; main.py runs from it; a
+checkpoint the grader could not load is refused before anything is written."""
+import contextlib
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+import zipfile
+
+import torch
+
+import models
+from tests.runs_helper import ENV, synthetic_config
+from tools import collect_submission
+
+GRADER = """
+import sys, torch
+from models import *
+from losses import FocalLoss, reweight
+builders = {"twolayernet": lambda: TwoLayerNet(3072, 256, 10), "vanillacnn": lambda: VanillaCNN(),
+            "mymodel": lambda: MyModel()}
+torch.manual_seed(1)
+images = torch.randn(64, 3, 32, 32)
+labels = torch.randint(0, 10, (64,))
+for name, build in builders.items():
+    model = build()
+    model.load_state_dict(torch.load(f"checkpoints/{name}.pth", weights_only=True))
+    model.eval()
+    with torch.no_grad():
+        accuracy = (model(images).argmax(1) == labels).float().mean().item()
+    print(name, repr(accuracy))
+assert reweight([100, 10], 0.9).shape == (2,)
+print("imported from", sorted({m.split(".")[0] for m in sys.modules if m in ("models", "losses")}))
+"""
+
+
+def grader_accuracies(model_builders):
+    """The accuracies GRADER prints, computed here from the original models."""
+    torch.manual_seed(1)
+    images = torch.randn(64, 3, 32, 32)
+    labels = torch.randint(0, 10, (64,))
+    out = {}
+    for name, model in model_builders.items():
+        model.eval()
+        with torch.no_grad():
+            out[name] = (model(images).argmax(1) == labels).float().mean().item()
+    return out
+
+
+class CollectSubmissionTest(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp()
+        self.checkpoints = os.path.join(self.dir, "checkpoints")
+        os.makedirs(self.checkpoints)
+        torch.manual_seed(0)
+        self.models = {"twolayernet": models.TwoLayerNet(3072, 256, 10),
+                       "vanillacnn": models.VanillaCNN(), "mymodel": models.MyModel()}
+        for name, model in self.models.items():
+            torch.save(model.state_dict(), os.path.join(self.checkpoints, f"{name}.pth"))
+        self.out = os.path.join(self.dir, "submission")
+
+    def collect(self):
+        stdout, stderr = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            code = collect_submission.main(["--out", self.out, "--checkpoints", self.checkpoints])
+        return code, stdout.getvalue(), stderr.getvalue()
+
+    def unpack(self, name):
+        folder = os.path.join(self.dir, name.replace(".zip", ""))
+        with zipfile.ZipFile(os.path.join(self.out, name)) as archive:
+            archive.extractall(folder)
+        return folder
+
+    def run_alone(self, folder, *args):
+        """Python in ``folder`` with neither the repository nor PYTHONPATH on its path."""
+        env = {k: v for k, v in ENV.items() if k != "PYTHONPATH"}
+        return subprocess.run([sys.executable, "-E", "-s", *args], cwd=folder, env=env,
+                              capture_output=True, text=True, timeout=120)
+
+    def test_part2_alone_loads_every_checkpoint_the_graders_way_and_runs_main(self):
+        code, stdout, stderr = self.collect()
+        self.assertEqual(code, 0, stderr)
+        self.assertIn("twolayernet.pth, vanillacnn.pth, mymodel.pth", stdout)
+        self.assertIn("not packed (no export yet): resnet-32.pth", stdout)
+        folder = self.unpack("part2.zip")
+        for expected in ("configs", "losses", "models", "checkpoints", "main.py"):
+            self.assertTrue(os.path.exists(os.path.join(folder, expected)), expected)
+        graded = self.run_alone(folder, "-c", GRADER)
+        self.assertEqual(graded.returncode, 0, graded.stderr)
+        printed = dict(line.split(" ", 1) for line in graded.stdout.splitlines()[:3])
+        expected = grader_accuracies(self.models)
+        for name, accuracy in expected.items():
+            self.assertEqual(float(printed[name]), accuracy, name)
+        config = synthetic_config(folder)
+        dry = self.run_alone(folder, "main.py", "--config", config, "--dry-run")
+        self.assertEqual(dry.returncode, 0, dry.stderr)
+        self.assertIn("parameters", dry.stdout)
+
+    def test_part1_alone_imports_the_course_layout(self):
+        code, _, stderr = self.collect()
+        self.assertEqual(code, 0, stderr)
+        folder = self.unpack("part1.zip")
+        self.assertEqual(sorted(os.listdir(folder)),
+                         ["modules", "optimizer", "train.py", "trainer.py"])
+        result = self.run_alone(folder, "-c", "from modules import Conv2D, MaxPooling, ReLU, "
+                                "Linear, SoftmaxCrossEntropy, ConvNet\n"
+                                "from optimizer import SGD\nfrom trainer import Trainer\n"
+                                "print('ok')")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout.strip(), "ok")
+
+    def test_a_training_record_instead_of_a_state_dict_is_refused_and_nothing_is_written(self):
+        record = {"model": self.models["mymodel"].state_dict(), "model_name": "mymodel",
+                  "epoch": 3}
+        torch.save(record, os.path.join(self.checkpoints, "mymodel.pth"))
+        code, _, stderr = self.collect()
+        self.assertEqual(code, 2)
+        self.assertEqual(len(stderr.strip().splitlines()), 1, stderr)
+        self.assertIn("mymodel.pth", stderr)
+        self.assertIn("not a plain state_dict", stderr)
+        self.assertFalse(os.path.exists(self.out))
+
+    def test_weights_of_another_model_are_refused(self):
+        torch.save(models.VanillaCNN().state_dict(),
+                   os.path.join(self.checkpoints, "twolayernet.pth"))
+        code, _, stderr = self.collect()
+        self.assertEqual(code, 2)
+        self.assertRegex(stderr, r"twolayernet\.pth: does not load into the course's model")
+        self.assertFalse(os.path.exists(self.out))
+
+
+if __name__ == "__main__":
+    unittest.main()
