@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 
 import data
-from engine.files import write_text_atomic
+from fileio import write_text_atomic
 from models.block_cnn import CNN
 from tools import experiments
 

@@ -40,7 +40,7 @@ sys.path.insert(0, REPO)  # also runnable as python tools/experiments.py
 import data  # noqa: E402
 from data.seeding import make_generator  # noqa: E402
 from engine.errors import UserError  # noqa: E402
-from engine.files import write_text_atomic  # noqa: E402
+from fileio import write_text_atomic  # noqa: E402
 from models.block_cnn import CNN, ResNet  # noqa: E402
 from tools.experiment_figures import plot  # noqa: E402
 
