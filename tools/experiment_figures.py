@@ -3,7 +3,7 @@
 import json
 import os
 
-from engine.files import atomic_path
+from fileio import atomic_path
 
 
 def plot(results_dir, out_dir, log):
