@@ -9,7 +9,7 @@ import losses
 from engine import builders
 from engine import checkpoint as ckpt
 from engine import distributed
-from engine.config import format_config
+from engine.config import BLOCK_MODEL_NAMES, format_config
 from engine.evaluate import collect_logits
 from engine.metrics import (confusion_matrix, format_confusion, format_summary,
                             save_confusion_png, summarize)
@@ -26,11 +26,17 @@ EVAL_BATCH_SIZE = 500
 
 
 def dry_run(cfg):
-    """Print the resolved config, the training set's class counts and the model's size."""
+    """Print the resolved config, the training set's class counts and the model's size; a
+    model built from the block keys (cnn, resnetbuilder) is printed layer by layer too, with
+    the shape of its feature maps."""
     bundle = data.build_data(cfg.data, cfg.seed)
     model = _build_model(cfg, bundle)
     print(format_config(cfg))
     print(_describe_data(bundle))
+    if cfg.model.name in BLOCK_MODEL_NAMES:
+        print(model)
+        print("feature maps before the classifier: "
+              + " x ".join(map(str, model.feature_shape)) + " (C x H x W)")
     print(f"model {cfg.model.name}: {count_parameters(model):,} parameters")
 
 
@@ -248,9 +254,10 @@ def _build_model(cfg, bundle, classifier_scales=True):
     the LWS scales even if the config has them (a stage-2 run adds them after loading its
     stage-1 weights)."""
     model = builders.build_model(cfg.model.name, bundle.input_shape, bundle.num_classes,
-                               normed_classifier=cfg.model.normed_classifier,
-                               width=cfg.model.width,
-                               classifier_scales=classifier_scales and cfg.model.classifier_scales)
+                                 normed_classifier=cfg.model.normed_classifier,
+                                 classifier_scales=classifier_scales
+                                 and cfg.model.classifier_scales,
+                                 **builders.architecture_of(cfg.model))
     builders.init_final_bias(model, cfg.loss)
     return model
 

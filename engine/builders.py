@@ -10,20 +10,35 @@ from torch import nn
 
 import losses
 import models
-from engine.config import canonical_model_name
+from engine.config import ModelConfig, canonical_model_name
 
-# name -> builder(input_shape (C, H, W), num_classes, width) -> nn.Module
+# The model.* keys that shape a network, passed to every builder (each uses its own).
+ARCHITECTURE_KEYS = ("width", "channels", "pool_every", "hidden_dims", "conv_params",
+                     "activation", "pooling", "batchnorm", "dropout", "bottleneck")
+
+
+def _block_builder(name):
+    """The builder of ``models.build_block_model(name, ...)`` from the block keys."""
+    return lambda shape, classes, o: models.build_block_model(
+        name, shape, classes, o["channels"], o["pool_every"], o["hidden_dims"],
+        o["conv_params"], o["activation"], o["pooling"], o["batchnorm"], o["dropout"],
+        o["bottleneck"])
+
+
+# name -> builder(input_shape (C, H, W), num_classes, {ARCHITECTURE_KEYS: value}) -> nn.Module
 MODEL_BUILDERS = {
-    "twolayernet": lambda shape, classes, width: models.TwoLayerNet(
+    "twolayernet": lambda shape, classes, o: models.TwoLayerNet(
         shape[0] * shape[1] * shape[2], num_classes=classes),
-    "vanillacnn": lambda shape, classes, width: models.VanillaCNN(shape[0], tuple(shape[1:]),
-                                                                  classes),
-    "mymodel": lambda shape, classes, width: models.MyModel(shape[0], classes, width=width),
-    "resnet20": lambda shape, classes, width: models.resnet20(shape[0], classes),
-    "resnet32": lambda shape, classes, width: models.resnet32(shape[0], classes),
-    "resnet44": lambda shape, classes, width: models.resnet44(shape[0], classes),
-    "resnet56": lambda shape, classes, width: models.resnet56(shape[0], classes),
-    "resnet110": lambda shape, classes, width: models.resnet110(shape[0], classes),
+    "vanillacnn": lambda shape, classes, o: models.VanillaCNN(shape[0], tuple(shape[1:]),
+                                                              classes),
+    "mymodel": lambda shape, classes, o: models.MyModel(shape[0], classes, width=o["width"]),
+    "resnet20": lambda shape, classes, o: models.resnet20(shape[0], classes),
+    "resnet32": lambda shape, classes, o: models.resnet32(shape[0], classes),
+    "resnet44": lambda shape, classes, o: models.resnet44(shape[0], classes),
+    "resnet56": lambda shape, classes, o: models.resnet56(shape[0], classes),
+    "resnet110": lambda shape, classes, o: models.resnet110(shape[0], classes),
+    "cnn": _block_builder("cnn"),
+    "resnetbuilder": _block_builder("resnet_builder"),
 }
 
 # name -> smallest image side the model accepts
@@ -46,8 +61,14 @@ LOSS_BUILDERS = {
 SIGMOID_LOSSES = ("sigmoid", "sigmoid_focal")
 
 
+def architecture_of(model_cfg):
+    """The ARCHITECTURE_KEYS of a validated ``ModelConfig``, as keyword arguments of
+    ``build_model``."""
+    return {key: getattr(model_cfg, key) for key in ARCHITECTURE_KEYS}
+
+
 def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier=False,
-                width=64, classifier_scales=False):
+                classifier_scales=False, **architecture):
     """The model called ``name`` for images of ``input_shape`` (C, H, W) and ``num_classes``.
 
     Args:
@@ -56,17 +77,27 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
         num_classes: number of logits.
         normed_classifier: replace the final nn.Linear by a NormedLinear of the same size
             (cosine classifier, for LDAM).
-        width: base channels of MyModel; the other models have fixed widths.
         classifier_scales: wrap the classifier in a ScaledClassifier (learnable per-class
             scales of the logits, initialised to 1: LWS); see ``models.add_classifier_scales``.
+        **architecture: ARCHITECTURE_KEYS of ``model.*`` (docs/configuration.md), each
+            defaulting to the config's default: ``width`` is MyModel's base channels,
+            ``channels`` ... ``bottleneck`` build ``cnn`` and ``resnetbuilder``
+            (``models.build_block_model``); the other models ignore them.
 
     Returns:
         An nn.Module mapping float (N, C, H, W) to logits (N, num_classes), freshly
         initialised from torch's global generator.
 
     Raises:
-        ValueError: an unknown name, or images smaller than the model accepts.
+        ValueError: an unknown name, images smaller than the model accepts, or block keys
+            whose feature maps shrink below 1x1 on these images (the message names the
+            configuration).
+        TypeError: an unknown architecture key.
     """
+    unknown = sorted(set(architecture) - set(ARCHITECTURE_KEYS))
+    if unknown:
+        raise TypeError(f"build_model: unknown argument {unknown[0]!r}; expected one of "
+                        f"{', '.join(ARCHITECTURE_KEYS)}")
     key = canonical_model_name(name)
     if key not in MODEL_BUILDERS:
         raise ValueError(f"model.name: unknown model {name!r}; expected one of "
@@ -76,7 +107,8 @@ def build_model(name, input_shape=(3, 32, 32), num_classes=10, normed_classifier
     if min(height, image_width) < smallest:
         raise ValueError(f"model.name: {key} needs images of at least {smallest}x{smallest}; "
                          f"the data has {height}x{image_width}")
-    model = MODEL_BUILDERS[key]((channels, height, image_width), num_classes, width)
+    options = {**architecture_of(ModelConfig()), **architecture}
+    model = MODEL_BUILDERS[key]((channels, height, image_width), num_classes, options)
     if normed_classifier:
         models.use_normed_classifier(model)
     if classifier_scales:

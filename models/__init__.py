@@ -1,4 +1,5 @@
-"""The networks: TwoLayerNet, VanillaCNN, MyModel, the CIFAR ResNets, and their classifier.
+"""The networks: TwoLayerNet, VanillaCNN, MyModel, the CIFAR ResNets, the block CNN and ResNet
+built from a few hyperparameters (``models.block_cnn``), and their classifier.
 
 Every model maps float (N, C, H, W) images to logits (N, num_classes) and works with
 ``channels_last`` memory and under ``torch.autocast``. ``final_linear(model)`` returns its
@@ -9,6 +10,8 @@ classifier's rows. This package imports only torch and the standard library, so 
 import *`` works with nothing else on the path; models are built by config name in
 ``engine.builders``.
 """
+from models.block_cnn import (CNN, ResidualBlock, ResidualBottleneckBlock, ResNet,
+                              build_block_model)
 from models.classifier import (add_classifier_scales, classifier_module, final_linear,
                                use_normed_classifier)
 from models.my_model import MyModel
@@ -20,4 +23,5 @@ from models.vanilla_cnn import VanillaCNN
 
 __all__ = ["TwoLayerNet", "VanillaCNN", "MyModel", "resnet20", "resnet32", "resnet44",
            "resnet56", "resnet110", "NormedLinear", "ScaledClassifier", "final_linear",
-           "classifier_module", "add_classifier_scales", "use_normed_classifier"]
+           "classifier_module", "add_classifier_scales", "use_normed_classifier", "CNN",
+           "ResidualBlock", "ResidualBottleneckBlock", "ResNet", "build_block_model"]

@@ -24,7 +24,10 @@ DOCUMENTED_DEFAULTS = {
     "seed": 0,
     "device": "auto",
     "model": {"name": "resnet32", "normed_classifier": False, "width": 64,
-              "classifier_scales": False},
+              "classifier_scales": False, "channels": [32, 32, 64, 64], "pool_every": 2,
+              "hidden_dims": [100], "conv_params": {"kernel_size": 3, "stride": 1, "padding": 1},
+              "activation": "relu", "pooling": "max", "batchnorm": False, "dropout": 0.0,
+              "bottleneck": False},
     "data": {
         "dataset": "cifar10", "root": "data", "download": True,
         "imbalance": {"profile": "none", "factor": 1.0},
@@ -406,6 +409,99 @@ class ValidationTest(TempDirTest):
         self.assert_user_error(lambda: load_config(path), path, "got a list")
 
 
+class BlockModelConfigTest(TempDirTest):
+    """model.name cnn / resnet_builder and their block keys: limits, and the keys a model does
+    not use refused."""
+
+    BLOCK_KEYS = {"channels": "[8, 16]", "pool_every": "1", "hidden_dims": "[]",
+                  "conv_params": "{kernel_size: 5, stride: 1, padding: 2}",
+                  "activation": "lrelu", "pooling": "avg", "batchnorm": "true",
+                  "dropout": "0.2", "bottleneck": "true"}
+    CASES = [
+        ("model.channels=[]", "model.channels: got [];", "at least one, each >= 1"),
+        ("model.channels=[8, 0]", "model.channels: got [8, 0];", "each >= 1"),
+        ("model.channels=8", "model.channels: got 8;", "a list of integers"),
+        ("model.channels=[8.5]", "model.channels: got [8.5];", "a list of integers"),
+        ("model.pool_every=0", "model.pool_every: got 0;", "an integer >= 1"),
+        ("model.pool_every=true", "model.pool_every: got True;", "an integer"),
+        ("model.hidden_dims=[100, 0]", "model.hidden_dims: got [100, 0];", "each >= 1"),
+        ("model.conv_params={kernel_size: 3}", "model.conv_params: got {'kernel_size': 3};",
+         "kernel_size, stride, padding"),
+        ("model.conv_params={kernel_size: 0, stride: 1, padding: 1}",
+         "model.conv_params: got {'kernel_size': 0,", "kernel_size, stride, dilation >= 1"),
+        ("model.conv_params={kernel_size: 3, stride: 0, padding: 1}",
+         "model.conv_params: got {'kernel_size': 3, 'stride': 0,", "stride, dilation >= 1"),
+        ("model.conv_params={kernel_size: 3, stride: 1, padding: -1}",
+         "model.conv_params: got {'kernel_size': 3, 'stride': 1, 'padding': -1}", "padding >= 0"),
+        ("model.conv_params={kernel_size: 3, stride: 1, padding: 1, dilation: 0}",
+         "model.conv_params:", "dilation >= 1"),
+        ("model.conv_params={kernel_size: 3, stride: 1, padding: 1, groups: 2}",
+         "model.conv_params:", "optionally dilation"),
+        ("model.conv_params={kernel_size: 3.0, stride: 1, padding: 1}",
+         "model.conv_params:", "a mapping of names to integers"),
+        ("model.conv_params=3", "model.conv_params: got 3;", "a mapping of names to integers"),
+        ("model.activation=tanh", "model.activation: got 'tanh';", "one of relu, lrelu"),
+        ("model.pooling=min", "model.pooling: got 'min';", "one of max, avg"),
+        ("model.batchnorm=1", "model.batchnorm: got 1;", "true or false"),
+        ("model.dropout=1", "model.dropout: got 1;", "in [0, 1)"),
+        ("model.dropout=-0.1", "model.dropout: got -0.1;", "in [0, 1)"),
+        ("model.bottleneck=yes please", "model.bottleneck: got 'yes please';", "true or false"),
+    ]
+
+    def test_good_values_are_stored(self):
+        path = self.write("cnn.yaml", textwrap.dedent("""\
+            model: {name: CNN, channels: [16, 32, 32], pool_every: 2, hidden_dims: [],
+                    conv_params: {kernel_size: 5, stride: 2, padding: 2, dilation: 1},
+                    activation: lrelu, pooling: avg, width: 8}
+            """))
+        model = load_config(path).model
+        self.assertEqual((model.name, model.channels, model.pool_every, model.hidden_dims,
+                          model.conv_params, model.activation, model.pooling),
+                         ("cnn", [16, 32, 32], 2, [],
+                          {"kernel_size": 5, "stride": 2, "padding": 2, "dilation": 1},
+                          "lrelu", "avg"))
+        model = load_config(path, ["model.name=resnet_builder", "model.conv_params="
+                                   "{kernel_size: 3, stride: 1, padding: 1}",
+                                   "model.batchnorm=true", "model.dropout=0",
+                                   "model.bottleneck=true"]).model
+        self.assertEqual((model.name, model.batchnorm, model.dropout, model.bottleneck),
+                         ("resnetbuilder", True, 0.0, True))
+        self.assertIsInstance(model.dropout, float)
+
+    def test_each_bad_value_names_the_key(self):
+        path = self.write("cnn.yaml", "model: {name: cnn}\n")
+        for override, prefix, allowed in self.CASES:
+            with self.subTest(override=override):
+                message = self.assert_user_error(
+                    lambda: load_config(path, [override]), "; expected ", allowed)
+                self.assertTrue(message.startswith(prefix), message)
+
+    def test_block_keys_with_a_fixed_network_are_refused(self):
+        path = self.write("resnet.yaml", "model: {name: resnet32}\n")
+        for name, value in self.BLOCK_KEYS.items():
+            with self.subTest(key=name):
+                message = self.assert_user_error(
+                    lambda: load_config(path, [f"model.{name}={value}"]),
+                    f"model.{name}: got ", "with model.name resnet32")
+                self.assertIn("its default", message)
+        self.assertEqual(load_config(path, ["model.channels=[32, 32, 64, 64]"]).model.name,
+                         "resnet32")  # the default itself is fine
+
+    def test_each_block_model_refuses_the_keys_of_the_other(self):
+        refused = {"cnn": ("batchnorm", "dropout", "bottleneck"),
+                   "resnet_builder": ("conv_params",)}
+        for model, keys in refused.items():
+            path = self.write("block.yaml", f"model: {{name: {model}}}\n")
+            for name, value in self.BLOCK_KEYS.items():
+                with self.subTest(model=model, key=name):
+                    override = [f"model.{name}={value}"]
+                    if name in keys:
+                        self.assert_user_error(lambda: load_config(path, override),
+                                               f"model.{name}: got ", "only ")
+                    else:
+                        load_config(path, override)
+
+
 class InputHardeningTest(TempDirTest):
     """Duplicate keys, NUL bytes, seeds beyond the generators and data too large for memory."""
 
@@ -768,7 +864,9 @@ class SerialisationTest(TempDirTest):
     def test_round_trip_of_every_shipped_config(self):
         for source in sorted(glob.glob(os.path.join(CONFIG_DIR, "*.yaml"))):
             with self.subTest(source=source):
-                cfg = load_config(source, ["train.weight_decay=5e-4", "model.name=ResNet-56"])
+                block = load_config(source).model.name in ("cnn", "resnetbuilder")
+                name = "Resnet_Builder" if block else "ResNet-56"  # block keys need a block model
+                cfg = load_config(source, ["train.weight_decay=5e-4", f"model.name={name}"])
                 path = os.path.join(self.tmp, "config.yaml")
                 dump_config(cfg, path)
                 self.assertEqual(load_config(path), cfg)

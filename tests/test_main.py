@@ -125,6 +125,40 @@ class DryRunTest(unittest.TestCase):
             self.assertFalse(os.path.exists(os.path.join(tmp, "runs")))
 
 
+class BlockModelDryRunTest(unittest.TestCase):
+    """model.name cnn / resnet_builder through main.main, in process."""
+
+    def test_dry_run_prints_the_block_model_and_its_parameter_count(self):
+        from models import ResNet
+        with tempfile.TemporaryDirectory() as tmp:
+            model = {"name": "resnet_builder", "channels": [4, 4, 8], "pool_every": 2,
+                     "hidden_dims": [6], "batchnorm": True}
+            code, out, err = call_main("--config", synthetic_config(tmp, model=model),
+                                       "--dry-run")
+            self.assertEqual(code, 0, err)
+            self.assertFalse(os.path.exists(os.path.join(tmp, "runs")))
+        expected = ResNet((3, 16, 16), 4, [4, 4, 8], 2, [6], batchnorm=True)
+        count = sum(p.numel() for p in expected.parameters())
+        self.assertIn(repr(expected), out)
+        self.assertIn("feature maps before the classifier: 8 x 8 x 8 (C x H x W)", out)
+        self.assertIn(f"model resnetbuilder: {count:,} parameters", out)
+
+    def test_a_too_deep_cnn_is_refused_on_one_line_before_training(self):
+        model = {"name": "cnn", "channels": [4] * 5, "pool_every": 1}  # 16 px, 5 halvings
+        for extra in (["--dry-run"], []):
+            with self.subTest(argv=extra), tempfile.TemporaryDirectory() as tmp:
+                code, out, err = call_main("--config", synthetic_config(tmp, model=model),
+                                           *extra)
+                self.assertEqual(code, 2, err)
+                lines = err.strip().splitlines()
+                self.assertEqual(len(lines), 1, err)
+                self.assertTrue(lines[0].startswith("error: CNN(channels=[4]*5, pool_every=1"),
+                                lines[0])
+                self.assertIn("shrink to 0x0", lines[0])
+                self.assertNotIn("epoch", out)
+                self.assertFalse(os.path.exists(os.path.join(tmp, "runs")))
+
+
 class InputErrorTest(unittest.TestCase):
     """Each bad input: one line on stderr naming what is wrong, exit code 2, nothing written."""
 

@@ -298,7 +298,8 @@ class FactoryTest(ModelTest):
         for name, n in RESNET_BLOCKS.items():
             self.assertEqual(len(builders.build_model(name.replace("net", "Net-")).layer1), n)
         self.assertEqual(MODEL_NAMES, ("twolayernet", "vanillacnn", "mymodel", "resnet20",
-                                              "resnet32", "resnet44", "resnet56", "resnet110"))
+                                       "resnet32", "resnet44", "resnet56", "resnet110", "cnn",
+                                       "resnetbuilder"))
 
     def test_unknown_name(self):
         with self.assertRaises(ValueError) as caught:
@@ -360,6 +361,22 @@ class FactoryTest(ModelTest):
             models.final_linear(nn.Sequential(nn.Linear(6, 4), nn.BatchNorm1d(4)))
         with self.assertRaises(ValueError):
             models.final_linear(nn.ReLU())
+
+    def test_block_keys_reach_the_block_models(self):
+        keys = dict(channels=[4, 8, 8], pool_every=2, hidden_dims=[5], activation="lrelu",
+                    pooling="avg")
+        cnn = builders.build_model("cnn", (3, 20, 20), 3, **keys,
+                                   conv_params=dict(kernel_size=5, stride=1, padding=1))
+        self.assertIsInstance(cnn, models.CNN)
+        self.assertEqual(cnn.feature_shape, (8, 6, 6))  # 20 -> 18 -> 16 -> 8 -> 6 (no pool)
+        resnet = builders.build_model("ResNet_Builder", (3, 20, 20), 3, **keys,
+                                      batchnorm=True, dropout=0.1, bottleneck=True)
+        reference = models.ResNet((3, 20, 20), 3, [4, 8, 8], 2, [5], batchnorm=True,
+                                  dropout=0.1, bottleneck=True, activation_type="lrelu",
+                                  pooling_type="avg")
+        self.assertEqual(repr(resnet), repr(reference))
+        with self.assertRaisesRegex(TypeError, "unknown argument 'depth'"):
+            builders.build_model("cnn", depth=3)
 
     def test_config_names_are_the_registry(self):
         self.assertEqual(tuple(builders.MODEL_BUILDERS), MODEL_NAMES)

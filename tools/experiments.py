@@ -39,7 +39,6 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)  # also runnable as python tools/experiments.py
 import data  # noqa: E402
 from data.seeding import make_generator  # noqa: E402
-from engine.errors import UserError  # noqa: E402
 from fileio import write_text_atomic  # noqa: E402
 from models.block_cnn import CNN, ResNet  # noqa: E402
 from tools.experiment_figures import plot  # noqa: E402
@@ -391,7 +390,7 @@ def main(argv=None):
             return 0
         plot(args.results, args.out or args.results, log)
         return 0
-    except (ValueError, TypeError, OSError, UserError) as error:
+    except (ValueError, TypeError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

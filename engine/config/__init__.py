@@ -10,12 +10,12 @@ line ``<dotted.key>: got <value>; expected <what is allowed>``.
 from engine.config.errors import ConfigError, ConfigTypeError
 from engine.config.loading import (config_to_dict, dump_config, format_config, load_config,
                                    parse_override, print_warning)
-from engine.config.schema import (HARD_LABEL_LOSSES, LOSS_NAMES, MODEL_NAMES, Config,
-                                  DataConfig, EvalConfig, ImbalanceConfig, LossConfig,
-                                  ModelConfig, RunConfig, SyntheticConfig, TrainConfig,
-                                  canonical_model_name)
+from engine.config.schema import (BLOCK_MODEL_NAMES, HARD_LABEL_LOSSES, LOSS_NAMES,
+                                  MODEL_NAMES, Config, DataConfig, EvalConfig,
+                                  ImbalanceConfig, LossConfig, ModelConfig, RunConfig,
+                                  SyntheticConfig, TrainConfig, canonical_model_name)
 
 __all__ = ["ConfigError", "ConfigTypeError", "config_to_dict", "dump_config", "format_config",
-           "load_config", "parse_override", "print_warning", "HARD_LABEL_LOSSES", "LOSS_NAMES",
-           "MODEL_NAMES", "Config", "DataConfig", "EvalConfig", "ImbalanceConfig", "LossConfig",
+           "load_config", "parse_override", "print_warning", "BLOCK_MODEL_NAMES",
+           "HARD_LABEL_LOSSES", "LOSS_NAMES", "MODEL_NAMES", "Config", "DataConfig", "EvalConfig", "ImbalanceConfig", "LossConfig",
            "ModelConfig", "RunConfig", "SyntheticConfig", "TrainConfig", "canonical_model_name"]

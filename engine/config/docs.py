@@ -57,6 +57,8 @@ def _default(value):
         return '""'
     if isinstance(value, list):
         return "[" + ", ".join(map(str, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
     return str(value)
 
 

@@ -4,10 +4,11 @@ floats, model names canonical, schedule keys past the end of a short run clipped
 import dataclasses
 import math
 import os
-from typing import List, Literal, Optional, get_args, get_origin
+from typing import Dict, List, Literal, Optional, get_args, get_origin
 
 from engine.config.errors import ConfigError, ConfigTypeError
-from engine.config.schema import HARD_LABEL_LOSSES, LOSS_NAMES, TYPE_NAMES, leaf_fields
+from engine.config.schema import (BLOCK_MODEL_NAMES, HARD_LABEL_LOSSES, LOSS_NAMES,
+                                  TYPE_NAMES, ModelConfig, leaf_fields)
 
 # Bytes per generated pixel: the uint8 images kept, and the float32 template, noise and sum
 # that generating the larger split holds at once (data/synthetic.py).
@@ -74,6 +75,9 @@ def _has_type(value, kind):
                                  and all(_has_type(v, float) for v in value))
     if kind == List[int]:
         return isinstance(value, list) and all(_has_type(v, int) for v in value)
+    if kind == Dict[str, int]:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and _has_type(v, int) for k, v in value.items())
     if isinstance(value, bool):
         return kind is bool
     if kind is float:
@@ -89,9 +93,40 @@ def _relations(cfg):
                           f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
     warnings.extend(_mix_rules(cfg))
     _classifier_rules(cfg)
+    _block_model_rule(cfg.model)
     _normalisation_rule(cfg.data)
     _synthetic_size_rule(cfg.data)
     return warnings
+
+
+# Block keys -> the models that use them (BLOCK_MODEL_NAMES when not listed).
+BLOCK_KEYS = ("channels", "pool_every", "hidden_dims", "conv_params", "activation", "pooling",
+              "batchnorm", "dropout", "bottleneck")
+BLOCK_KEY_USERS = {"conv_params": ("cnn",), "batchnorm": ("resnetbuilder",),
+                   "dropout": ("resnetbuilder",), "bottleneck": ("resnetbuilder",)}
+
+
+def _block_model_rule(model):
+    """A block key (model.channels ... model.bottleneck) keeps its default unless the chosen
+    model uses it: every block key is refused with a fixed network, batchnorm, dropout and
+    bottleneck with the plain cnn, conv_params with resnetbuilder (3x3 blocks only)."""
+    defaults = ModelConfig()
+    for name in BLOCK_KEYS:
+        users = BLOCK_KEY_USERS.get(name, BLOCK_MODEL_NAMES)
+        value, default = getattr(model, name), getattr(defaults, name)
+        if model.name not in users and value != default:
+            raise ConfigError(f"model.{name}", value, f"its default {_yaml(default)} with "
+                              f"model.name {model.name} (only {' and '.join(users)} "
+                              f"{'use' if len(users) > 1 else 'uses'} it)")
+
+
+def _yaml(value):
+    """A default as a config file writes it: false, 0.0, [32, 64], {kernel_size: 3}."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {v}" for k, v in value.items()) + "}"
+    return str(value)
 
 
 def _normalisation_rule(data):

@@ -7,7 +7,7 @@ Metadata of a leaf field:
     allowed: what ``test`` accepts, in words (``>= 1``, ``in [0, 1)``).
     normalise: applied to a string value before it is checked; the result is stored.
 Choices are the field's ``Literal`` type; the other types are bool, int, float, str, a list of
-ints and an optional list of floats.
+ints, an optional list of floats and a mapping of names to ints.
 
 The lists of model and loss names live here, not in ``models/`` or ``losses/``, so that a
 config can be checked without importing torch; a test keeps them equal to the registries of
@@ -15,10 +15,15 @@ config can be checked without importing torch; a test keeps them equal to the re
 """
 import dataclasses
 from dataclasses import dataclass, field
-from typing import List, Literal, Optional, get_type_hints
+from typing import Dict, List, Literal, Optional, get_type_hints
 
+# Models built from the block keys (model.channels ... model.bottleneck); the others ignore them.
+BLOCK_MODEL_NAMES = ("cnn", "resnetbuilder")
 MODEL_NAMES = ("twolayernet", "vanillacnn", "mymodel",
-               "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
+               "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", *BLOCK_MODEL_NAMES)
+# model.conv_params: the nn.Conv2d arguments it may give, each with its smallest value.
+CONV_PARAM_LIMITS = {"kernel_size": 1, "stride": 1, "padding": 0, "dilation": 1}
+CONV_PARAMS_REQUIRED = ("kernel_size", "stride", "padding")
 LOSS_NAMES = ("ce", "focal", "sigmoid", "sigmoid_focal", "ldam", "logit_adjusted",
               "balanced_softmax", "las")
 # Losses that need a class index per image: they refuse mixup's and CutMix's mixed labels.
@@ -28,7 +33,8 @@ SEED_LIMIT = 2 ** 64
 
 TYPE_NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
               List[int]: "a list of integers",
-              Optional[List[float]]: "null or a list of numbers"}
+              Optional[List[float]]: "null or a list of numbers",
+              Dict[str, int]: "a mapping of names to integers"}
 
 
 def canonical_model_name(name):
@@ -60,17 +66,52 @@ def _unit(v):
 NON_EMPTY = (lambda v: v != "", "(a non-empty path)")
 
 
+def _conv_params_ok(params):
+    return set(CONV_PARAMS_REQUIRED) <= set(params) <= set(CONV_PARAM_LIMITS) and all(
+        value >= CONV_PARAM_LIMITS[name] for name, value in params.items())
+
+
 @dataclass
 class ModelConfig:
     """The network."""
     name: Literal[MODEL_NAMES] = key(
-        "resnet32", "the network (course spellings such as `ResNet-32` are accepted)",
+        "resnet32", "the network (course spellings such as `ResNet-32` are accepted); cnn "
+        "(plain) and resnetbuilder (residual, also spelt `resnet_builder`) are built from the "
+        "keys below that name them",
         normalise=canonical_model_name)
     normed_classifier: bool = key(False, "cosine classifier as the last layer (LDAM's recipe)")
     width: int = key(64, "base channels of MyModel (16 trains about 16x cheaper on a CPU); "
                      "other models ignore it", *_at_least(4))
     classifier_scales: bool = key(False, "LWS: the logits of class c are multiplied by a "
                                   "learnable scale f_c (starting at 1): f_c (w_c·x + b_c)")
+    channels: List[int] = key(
+        None, "cnn, resnet_builder: output channels of each convolution, in order (N = its "
+        "length)", lambda v: len(v) > 0 and min(v) >= 1, "(at least one, each >= 1)",
+        factory=lambda: [32, 32, 64, 64])
+    pool_every: int = key(2, "cnn, resnet_builder: convolutions per pooling layer P (each "
+                          "group of P channels is one residual block in resnet_builder); a "
+                          "last group of fewer is not pooled", *_at_least(1))
+    hidden_dims: List[int] = key(
+        None, "cnn, resnet_builder: widths of the hidden linear layers between the features "
+        "and the logits; [] = one linear layer", lambda v: all(d >= 1 for d in v),
+        "(each >= 1; may be empty)", factory=lambda: [100])
+    conv_params: Dict[str, int] = key(
+        None, "cnn: nn.Conv2d arguments of every convolution (resnet_builder: 3x3, stride 1, "
+        "padding 1 only)", _conv_params_ok,
+        "(kernel_size, stride, padding and optionally dilation; kernel_size, stride, "
+        "dilation >= 1, padding >= 0)", factory=lambda: {"kernel_size": 3, "stride": 1,
+                                                         "padding": 1})
+    activation: Literal["relu", "lrelu"] = key(
+        "relu", "cnn, resnet_builder: activation after each convolution and hidden layer "
+        "(lrelu: LeakyReLU, slope 0.01)")
+    pooling: Literal["max", "avg"] = key("max", "cnn, resnet_builder: 2x2 pooling (halves "
+                                         "the feature maps, rounded down)")
+    batchnorm: bool = key(False, "resnet_builder: BatchNorm after every convolution of a block "
+                          "but its last")
+    dropout: float = key(0.0, "resnet_builder: Dropout2d probability after every convolution "
+                         "of a block but its last; 0 = none", _unit, "in [0, 1)")
+    bottleneck: bool = key(False, "resnet_builder: a group of channels [c, c, ..., C_in] "
+                           "(at least 3) becomes a bottleneck block (1x1, 3x3 ..., 1x1)")
 
 
 @dataclass
