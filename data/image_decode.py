@@ -14,12 +14,16 @@ Conversions, the same whatever the other images are:
 - 32-bit float ('F') images and 32-bit integer ones outside 0..65535 are refused.
 
 JPEG, PNG (but palette PNG) and WebP are decoded by torchvision, about twice as fast as Pillow,
-which decodes everything else and gives the message for files neither can read.
+which decodes everything else and gives the message for files neither can read. A PNG goes to
+torchvision only when its chunks, compressed data and row filters check out first: libpng
+prints to stderr on any fault it finds, and one in the image data crashes torchvision's
+decoder (a segmentation fault); Pillow reports those files in one line instead.
 """
 import contextlib
 import io
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,6 +95,8 @@ def _decode_torchvision(raw):
     is_webp = raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
     if not (is_png or is_jpeg or is_webp) or (is_png and raw[25:26] == _PNG_PALETTE):
         return None
+    if is_png and not _png_data_sound(raw):
+        return None
     try:
         with quiet_torchvision_io():
             image = decode_image(torch.frombuffer(bytearray(raw), dtype=torch.uint8),
@@ -106,6 +112,45 @@ def _decode_torchvision(raw):
     pixels = image[:1] if channels <= 2 else image[:3]
     return Decoded(scale_16_to_8(pixels) if deep else pixels.contiguous(), channels in (2, 4),
                    deep)
+
+
+# Channels of each PNG colour type: gray, RGB, palette, gray + alpha, RGBA.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+
+
+def _png_data_sound(raw):
+    """True when the PNG ``raw`` has intact chunks (CRCs), is not interlaced, and its image
+    data inflates to exactly height rows of 1 filter byte (0..4) + width * channels * depth
+    bits: what libpng would otherwise fail on in the middle of decoding."""
+    position, header, data = 8, None, []
+    while True:
+        if position + 12 > len(raw):
+            return False
+        length, kind = struct.unpack(">I4s", raw[position:position + 8])
+        end = position + 8 + length
+        if end + 4 > len(raw) or zlib.crc32(raw[position + 4:end]) != \
+                int.from_bytes(raw[end:end + 4], "big"):
+            return False
+        if kind == b"IHDR":
+            header = raw[position + 8:end]
+        elif kind == b"IDAT":
+            data.append(raw[position + 8:end])
+        elif kind == b"IEND":
+            break
+        position = end + 4
+    if header is None or len(header) != 13 or not data:
+        return False
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    if colour not in _PNG_CHANNELS or interlace != 0:
+        return False
+    row = 1 + (width * _PNG_CHANNELS[colour] * depth + 7) // 8
+    inflater = zlib.decompressobj()
+    try:
+        pixels = inflater.decompress(b"".join(data), row * height + 1)
+    except zlib.error:
+        return False
+    return (len(pixels) == row * height and inflater.eof and not inflater.unconsumed_tail
+            and max(pixels[::row], default=0) <= 4)
 
 
 def _decode_pil(raw, path):
