@@ -24,7 +24,7 @@ import tempfile
 import time
 import unittest
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 from unittest import mock
 
@@ -67,7 +67,6 @@ class Row:
     one_line: bool = True
     patch: Optional[Callable] = None
     check: Optional[Callable] = None
-    extra: dict = field(default_factory=dict)
 
 
 def snapshot(folder):
@@ -297,7 +296,8 @@ def crafted_png(fault):
     """An 8x8 RGB PNG with one fault in its image data, every chunk's CRC right unless the fault
     is ``crc``: files that crashed torchvision's decoder."""
     def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        return (struct.pack(">I", len(body)) + kind + body
+                + struct.pack(">I", zlib.crc32(kind + body)))
 
     rows = {"filter": b"".join(b"\x09" + bytes(24) for _ in range(8)),
             "short": b"".join(b"\x00" + bytes(24) for _ in range(4))}
@@ -416,7 +416,8 @@ BLOCK = r"'?[^ ]*a-file'?"
 ROWS = [
     # --- the config file and --set
     Row("config path does not exist", lambda f, s: ["--config", "no/such.yaml"], r"no/such\.yaml"),
-    Row("config path is a folder", lambda f, s: ["--config", f], r"config file .* cannot be read \(Is a directory\)"),
+    Row("config path is a folder", lambda f, s: ["--config", f],
+        r"config file .* cannot be read \(Is a directory\)"),
     Row("config is empty", lambda f, s: ["--config", write(f, "c.yaml", "")], r"c\.yaml.*empty"),
     Row("config is only a comment", lambda f, s: ["--config", write(f, "c.yaml", "# x\n")],
         r"c\.yaml.*empty"),
@@ -507,7 +508,8 @@ ROWS = [
         r"cannot decode image .*0\.png"),
     Row("PNG with a bad chunk CRC", broken_image(crafted_png("crc")),
         r"cannot decode image .*0\.png"),
-    Row("corrupt image", broken_image(b"\x89PNG\r\n\x1a\n garbage"), r"cannot decode image .*0\.png"),
+    Row("corrupt image", broken_image(b"\x89PNG\r\n\x1a\n garbage"),
+        r"cannot decode image .*0\.png"),
     Row("truncated image", lambda f, s: _truncated(f), r"cannot decode image .*0\.png"),
     Row("symlink loop as an image", lambda f, s: _linked(f, "0.png"),
         r"0\.png.*symbolic links"),
@@ -667,7 +669,8 @@ ROWS = [
         lambda f, s: ["--data", scratch_folder(f), "--out", os.path.join(f, "c.txt")],
         r"unknown figure extension '\.txt'", entry="scratch"),
     Row("scratch: --out is a folder",
-        lambda f, s: ["--data", scratch_folder(f), "--out", os.path.dirname(write(f, "c.png/x", ""))],
+        lambda f, s: ["--data", scratch_folder(f), "--out",
+                      os.path.dirname(write(f, "c.png/x", ""))],
         r"c\.png is a folder",
         entry="scratch"),
     Row("scratch: --epochs 0", lambda f, s: ["--epochs", "0"], r"--epochs.*got 0",
