@@ -14,12 +14,16 @@ Conversions, the same whatever the other images are:
 - 32-bit float ('F') images and 32-bit integer ones outside 0..65535 are refused.
 
 JPEG, PNG (but palette PNG) and WebP are decoded by torchvision, about twice as fast as Pillow,
-which decodes everything else and gives the message for files neither can read.
+which decodes everything else and gives the message for files neither can read. A PNG's
+chunks, compressed data and row filters are checked before either decodes it: libpng prints to
+stderr on any fault it finds, a fault in the image data crashes torchvision's decoder (a
+segmentation fault), and Pillow reads missing rows as black.
 """
 import contextlib
 import io
 import struct
 import warnings
+import zlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -76,6 +80,9 @@ def decode_file(path):
             from None
     if not raw:
         raise ValueError(f"data.root: image {path!r} is empty (0 bytes)")
+    fault = _png_fault(raw) if raw.startswith(_PNG) else None
+    if fault:
+        raise ValueError(f"data.root: cannot decode image {path!r} ({fault})")
     decoded = _decode_torchvision(raw)
     return decoded if decoded is not None else _decode_pil(raw, path)
 
@@ -90,6 +97,8 @@ def _decode_torchvision(raw):
     is_png, is_jpeg = raw.startswith(_PNG), raw.startswith(_JPEG)
     is_webp = raw[:4] == b"RIFF" and raw[8:12] == b"WEBP"
     if not (is_png or is_jpeg or is_webp) or (is_png and raw[25:26] == _PNG_PALETTE):
+        return None
+    if is_png and raw[28:29] != b"\x00":  # interlaced
         return None
     try:
         with quiet_torchvision_io():
@@ -106,6 +115,57 @@ def _decode_torchvision(raw):
     pixels = image[:1] if channels <= 2 else image[:3]
     return Decoded(scale_16_to_8(pixels) if deep else pixels.contiguous(), channels in (2, 4),
                    deep)
+
+
+# Channels of each PNG colour type: gray, RGB, palette, gray + alpha, RGBA.
+_PNG_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+# Adam7's passes: (first column, first row, column step, row step).
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2),
+          (0, 1, 1, 2))
+
+
+def _png_fault(raw):
+    """What is wrong with the PNG ``raw`` (a short reason), or None: a chunk cut short or with
+    a wrong CRC, a bad header, image data that does not inflate to exactly the rows the header
+    announces (1 filter byte + width * channels * depth bits each, per Adam7 pass when
+    interlaced), or a filter byte outside 0..4."""
+    position, header, data = 8, None, []
+    while True:
+        if position + 12 > len(raw):
+            return "PNG cut short"
+        length, kind = struct.unpack(">I4s", raw[position:position + 8])
+        end = position + 8 + length
+        if end + 4 > len(raw):
+            return "PNG cut short"
+        if zlib.crc32(raw[position + 4:end]) != int.from_bytes(raw[end:end + 4], "big"):
+            return f"PNG chunk {kind!r} has a wrong CRC"
+        if kind == b"IHDR":
+            header = raw[position + 8:end]
+        elif kind == b"IDAT":
+            data.append(raw[position + 8:end])
+        elif kind == b"IEND":
+            break
+        position = end + 4
+    if header is None or len(header) != 13 or not data:
+        return "PNG without a valid header or image data"
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", header)
+    if colour not in _PNG_CHANNELS or interlace not in (0, 1):
+        return "PNG header with an unknown colour type or interlace method"
+    bits = _PNG_CHANNELS[colour] * depth
+    passes = _ADAM7 if interlace else ((0, 0, 1, 1),)
+    shapes = [(-(-(width - x) // dx), -(-(height - y) // dy)) for x, y, dx, dy in passes]
+    size = sum(rows * (1 + (columns * bits + 7) // 8) for columns, rows in shapes
+               if columns > 0 and rows > 0)
+    inflater = zlib.decompressobj()
+    try:
+        pixels = inflater.decompress(b"".join(data), size + 1)
+    except zlib.error:
+        return "PNG image data does not inflate"
+    if len(pixels) != size or not inflater.eof or inflater.unconsumed_tail:
+        return "PNG image data does not match the image's size"
+    if not interlace and max(pixels[::1 + (width * bits + 7) // 8], default=0) > 4:
+        return "PNG row with an unknown filter"
+    return None
 
 
 def _decode_pil(raw, path):
