@@ -13,10 +13,10 @@ import argparse
 import shlex
 import sys
 
-from engine.errors import Interrupted, NonFiniteLoss, UserError
+from engine.errors import Interrupted, NonFiniteLoss
 
 # Bad input of any kind: one line on stderr, this exit code, no traceback.
-INPUT_ERRORS = (ValueError, TypeError, OSError, UserError)
+INPUT_ERRORS = (ValueError, TypeError, OSError)
 INPUT_ERROR_EXIT = 2
 
 

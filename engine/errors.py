@@ -5,13 +5,6 @@ Bad input raises ValueError / TypeError (or an OSError for files) with a one-lin
 """
 
 
-class UserError(Exception):
-    """Retired: bad input now raises ValueError. Kept while other modules still raise it;
-    ``main.py`` reports it like a ValueError (one line, exit code 2)."""
-
-    exit_code = 2
-
-
 class Interrupted(Exception):
     """Ctrl-C or SIGTERM stopped a training run after its progress was saved to
     ``run_dir/last.pt``."""

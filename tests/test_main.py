@@ -350,14 +350,11 @@ class BadInputTableTest(unittest.TestCase):
                 self.assertEqual([r["epoch"] for r in json.load(f)["history"]], [1, 2, 3, 4])
 
     def test_any_value_type_or_os_error_is_one_line_and_exit_2(self):
-        from engine.errors import UserError
-
         cases = [(TypeError("bad\n  thing"), "error: bad thing"),
                  (ValueError("model.name: got 'x'"), "error: model.name: got 'x'"),
                  (PermissionError(13, "Permission denied", "/x/y"),
                   "error: '/x/y': Permission denied"),
-                 (IsADirectoryError(21, "Is a directory", "/x"), "error: '/x': Is a directory"),
-                 (UserError("legacy"), "error: legacy")]
+                 (IsADirectoryError(21, "Is a directory", "/x"), "error: '/x': Is a directory")]
         for error, expected in cases:
             with self.subTest(error=repr(error)), \
                     mock.patch("app.dry_run", side_effect=error):

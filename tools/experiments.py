@@ -35,13 +35,13 @@ import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+import data
+from data.seeding import make_generator
+from fileio import write_text_atomic
+from models.block_cnn import CNN, ResNet
+from tools.experiment_figures import plot
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, REPO)  # also runnable as python tools/experiments.py
-import data  # noqa: E402
-from data.seeding import make_generator  # noqa: E402
-from fileio import write_text_atomic  # noqa: E402
-from models.block_cnn import CNN, ResNet  # noqa: E402
-from tools.experiment_figures import plot  # noqa: E402
 
 # experiment -> (model, [(K, L, pool_every), ...]); hidden_dims [100] throughout. P = 3 gives
 # a plain CNN of 16 convolutions 5 poolings (32 -> 1). The ResNets pool every 8 convolutions

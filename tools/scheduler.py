@@ -30,7 +30,6 @@ import sys
 import time
 
 from engine.config import load_config
-from engine.errors import UserError
 from tools import grid as grids
 from tools.runs import load_run
 from tools.summary import write_summary
@@ -97,7 +96,7 @@ def validate(items, extra=()):
         try:
             load_config(item["grid"]["base"], new_run_overrides(item, extra),
                         warn=lambda line: None)
-        except (UserError, ValueError, TypeError) as error:
+        except (ValueError, TypeError) as error:
             raise ValueError(f"run {item['run']['name']}: {error}") from None
 
 
