@@ -162,7 +162,7 @@ class ShippedConfigsTest(unittest.TestCase):
             with self.subTest(name=name):
                 cfg = self.load(name)
                 self.assertEqual(cfg.data.imbalance.profile, "none")
-                self.assertEqual(cfg.loss.name, "ce")
+                self.assertEqual(cfg.loss.name, "las" if name == "mymodel.yaml" else "ce")
 
     def test_long_tail_recipe(self):
         for name in ("resnet32_ce.yaml", "resnet32_focal.yaml"):
@@ -185,7 +185,7 @@ class ShippedConfigsTest(unittest.TestCase):
 
     def test_fast_recipe(self):
         train = self.load("mymodel.yaml").train
-        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (512, True, "cosine"))
+        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (128, True, "cosine"))
 
 
 class OverrideTest(TempDirTest):
