@@ -1,6 +1,13 @@
-"""Tests of models/my_model.py: sizes counted by hand, the head against a manual computation,
-the residual blocks, the ablation switches, and the grader's construction MyModel()."""
+"""Tests of models/my_model.py (sizes counted by hand, the head against a manual computation,
+the residual blocks, the ablation switches, the grader's construction MyModel()) and of
+tools/grade.py against an independent scoring of a synthetic image folder."""
+import contextlib
+import io
+import os
+import tempfile
 import unittest
+
+import numpy as np
 
 import torch
 from torch import nn
@@ -8,6 +15,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import models
 from models.my_model import ConvBlock, Residual
+from PIL import Image
+from tools import grade
 
 
 def conv_layers(w, in_channels=3):
@@ -110,6 +119,96 @@ class MyModelTest(unittest.TestCase):
         model = models.MyModel(width=4)
         self.assertIs(models.final_linear(model), model.fc)
         self.assertEqual(model.fc.in_features, 64)
+
+
+class GradeTest(unittest.TestCase):
+    """tools.grade on a 10-class folder of 3 noisy-colour PNGs per class, against numpy."""
+
+    MEAN = np.array([0.4914, 0.4822, 0.4465])     # the course's constants, written out
+    STD = np.array([0.2023, 0.1994, 0.2010])
+
+    def setUp(self):
+        torch.manual_seed(0)
+        self.tmp = tempfile.TemporaryDirectory()
+        self.root = self.tmp.name
+        rng = np.random.default_rng(0)
+        self.files = []                            # (path, label) in class order
+        for label, name in enumerate(f"class{c:02d}" for c in range(10)):
+            os.makedirs(os.path.join(self.root, "test", name))
+            for i in range(3):
+                path = os.path.join(self.root, "test", name, f"{i}.png")
+                colour = rng.integers(0, 256, 3)          # a random colour with noise on it
+                pixels = np.clip(colour + rng.normal(0, 20, (32, 32, 3)), 0, 255)
+                Image.fromarray(pixels.astype(np.uint8)).save(path)
+                self.files.append((path, label))
+        self.model = models.MyModel().eval()
+        with torch.no_grad():                      # BatchNorm statistics away from 0 / 1
+            for m in self.model.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 2.0)
+                    m.weight.uniform_(0.5, 1.5)
+            # Centre the logits on these images, so the features' common part (ReLU outputs
+            # are positive) does not give every image the same class.
+            mean_feature = self.model.features(self.normalised()).mean(0) * 0.125
+            self.model.fc.bias.copy_(-self.model.fc.weight @ mean_feature)
+        self.path = os.path.join(self.root, "mymodel.pth")
+        torch.save(self.model.state_dict(), self.path)
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def normalised(self):
+        """The images read with PIL and normalised in numpy: float32 (30, 3, 32, 32)."""
+        images = np.stack([np.asarray(Image.open(p), dtype=np.float64) / 255
+                           for p, _ in self.files])                        # (30, 32, 32, 3)
+        x = ((images - self.MEAN) / self.STD).transpose(0, 3, 1, 2)
+        return torch.tensor(x, dtype=torch.float32)
+
+    def expected_predictions(self):
+        with torch.no_grad():
+            predicted = self.model(self.normalised()).argmax(1).numpy()
+        self.assertGreaterEqual(len(set(predicted.tolist())), 4)   # they depend on the input
+        return predicted
+
+    def expected_accuracy(self):
+        labels = np.array([label for _, label in self.files])
+        return float(np.mean(self.expected_predictions() == labels))
+
+    def test_accuracy_equals_an_independent_scoring(self):
+        graded = grade.course_model("mymodel")
+        grade.load_weights(graded, self.path)
+        predicted, labels = grade.predictions(graded, grade.course_test_set(self.root))
+        np.testing.assert_array_equal(predicted.numpy(), self.expected_predictions())
+        np.testing.assert_array_equal(labels.numpy(), [label for _, label in self.files])
+        score, kind = grade.grade(self.path, data=self.root)
+        self.assertEqual(kind, "state_dict")
+        self.assertAlmostEqual(score, self.expected_accuracy(), places=12)
+        self.assertEqual(grade.grade(self.path, data=os.path.join(self.root, "test"))[0], score)
+
+    def test_command_line_and_run_record(self):
+        record = os.path.join(self.root, "best.pt")
+        torch.save({"model": self.model.state_dict(), "epoch": 3}, record)
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = grade.main([record, "--model", "mymodel", "--data", self.root])
+        self.assertEqual(code, 0)
+        self.assertEqual(out.getvalue(), f"accuracy {self.expected_accuracy():.4f}\n")
+        self.assertIn("run record", err.getvalue())
+
+    def test_course_constructors_and_mismatch(self):
+        self.assertEqual(grade.course_model("twolayernet").fc1.in_features, 3072)
+        self.assertIsInstance(grade.course_model("resnet-32"), models.resnet32().__class__)
+        with self.assertRaisesRegex(ValueError, "^checkpoint .* does not fit TwoLayerNet"):
+            grade.grade(self.path, model_name="twolayernet", data=self.root)
+        wrong = os.path.join(self.root, "mymodel_w8.pth")
+        torch.save(models.MyModel(width=8).state_dict(), wrong)
+        with self.assertRaisesRegex(ValueError, "does not fit MyModel"):
+            grade.grade(wrong, model_name="mymodel", data=self.root)
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            self.assertEqual(grade.main([self.path, "--data", "/nonexistent/x"]), 2)
+        self.assertTrue(err.getvalue().startswith("error: --data: "))
 
 
 if __name__ == "__main__":
