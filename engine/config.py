@@ -35,7 +35,7 @@ class ModelConfig:
     """The network: one of MODEL_NAMES (course spellings such as ``ResNet-32`` are accepted)."""
     name: Literal[MODEL_NAMES] = "resnet32"
     normed_classifier: bool = False          # cosine classifier as the last layer (LDAM)
-    width: int = 64                          # base channels of MyModel (others ignore it)
+    width: int = 16                          # MyModel stem channels = its graded default
     classifier_scales: bool = False          # LWS: a learnable scale per class on the logits
 
 

@@ -22,7 +22,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 DOCUMENTED_DEFAULTS = {
     "seed": 0,
     "device": "auto",
-    "model": {"name": "resnet32", "normed_classifier": False, "width": 64,
+    "model": {"name": "resnet32", "normed_classifier": False, "width": 16,
               "classifier_scales": False},
     "data": {
         "dataset": "cifar10", "root": "data", "download": True,
