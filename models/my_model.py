@@ -26,15 +26,16 @@ class Residual(nn.Module):
     """x + body(x), body = two ConvBlocks at constant width and resolution: (N, C, H, W) -> same.
 
     With ``skip`` False the block is the plain two-layer stack body(x) (the ablation's
-    "no residual" variant). With ``zero_init`` the last BatchNorm's scale starts at 0, so
-    the block starts as the identity and the network as a shallow one.
+    "no residual" variant). With ``zero_init`` and ``skip`` the last BatchNorm's scale starts
+    at 0, so the block starts as the identity and the network as a shallow one; without the
+    skip it is ignored (a zero branch would output zeros, and the ReLU would pass no gradient).
     """
 
     def __init__(self, channels, skip=True, zero_init=True):
         super().__init__()
         self.skip = skip
         self.body = nn.Sequential(ConvBlock(channels, channels), ConvBlock(channels, channels))
-        if zero_init:
+        if zero_init and skip:
             nn.init.zeros_(self.body[-1][1].weight)
 
     def forward(self, x):
@@ -89,7 +90,8 @@ class MyModel(nn.Module):
             of the graded checkpoint (configs/mymodel.yaml).
         logit_scale: factor applied to the pooled features before the classifier.
         residual: identity skips in the residual blocks (False: plain stacks).
-        zero_init: residual branches start at zero (False: PyTorch's BatchNorm scale 1).
+        zero_init: residual branches start at zero (False: PyTorch's BatchNorm scale 1);
+            only with ``residual``.
         pool_first: stage 1 pools before its convolution (False: after, like the others).
         head_pool: "avgmax" or "max": the global pooling in front of the classifier.
 
