@@ -23,7 +23,7 @@ CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file
 DOCUMENTED_DEFAULTS = {
     "seed": 0,
     "device": "auto",
-    "model": {"name": "resnet32", "normed_classifier": False, "width": 64,
+    "model": {"name": "resnet32", "normed_classifier": False, "width": 16,
               "classifier_scales": False, "channels": [32, 32, 64, 64], "pool_every": 2,
               "hidden_dims": [100], "conv_params": {"kernel_size": 3, "stride": 1, "padding": 1},
               "activation": "relu", "pooling": "max", "batchnorm": False, "dropout": 0.0,
@@ -167,7 +167,7 @@ class ShippedConfigsTest(unittest.TestCase):
             with self.subTest(name=name):
                 cfg = self.load(name)
                 self.assertEqual(cfg.data.imbalance.profile, "none")
-                self.assertEqual(cfg.loss.name, "ce")
+                self.assertEqual(cfg.loss.name, "las" if name == "mymodel.yaml" else "ce")
 
     def test_long_tail_recipe(self):
         for name in ("resnet32_ce.yaml", "resnet32_focal.yaml"):
@@ -190,7 +190,7 @@ class ShippedConfigsTest(unittest.TestCase):
 
     def test_fast_recipe(self):
         train = self.load("mymodel.yaml").train
-        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (512, True, "cosine"))
+        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (128, True, "cosine"))
 
 
 class OverrideTest(TempDirTest):

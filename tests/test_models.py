@@ -54,20 +54,6 @@ def resnet_params_by_hand(n, in_channels=3, num_classes=10):
     return total + 64 * num_classes + num_classes
 
 
-def mymodel_params_by_hand(w, in_channels=3, num_classes=10):
-    """Eight 3x3 convs without bias, their BatchNorms, and the 8w -> classes linear layer."""
-    convs = [(in_channels, w), (w, 2 * w), (2 * w, 2 * w), (2 * w, 2 * w), (2 * w, 4 * w),
-             (4 * w, 8 * w), (8 * w, 8 * w), (8 * w, 8 * w)]
-    return sum(9 * a * b + 2 * b for a, b in convs) + 8 * w * num_classes + num_classes
-
-
-def mymodel_macs_by_hand(w, in_channels=3, num_classes=10):
-    """3x3 convs at the resolution they compute at (32, 32, 16, 16, 16, 8, 4, 4) plus the head."""
-    convs = [(in_channels, w, 32), (w, 2 * w, 32), (2 * w, 2 * w, 16), (2 * w, 2 * w, 16),
-             (2 * w, 4 * w, 16), (4 * w, 8 * w, 8), (8 * w, 8 * w, 4), (8 * w, 8 * w, 4)]
-    return sum(9 * a * b * s * s for a, b, s in convs) + 8 * w * num_classes
-
-
 class ModelTest(unittest.TestCase):
     def setUp(self):
         torch.manual_seed(0)
@@ -218,40 +204,6 @@ class ResNetTest(ModelTest):
     def test_same_builder(self):
         for name, n in RESNET_BLOCKS.items():
             self.assertIsInstance(getattr(models, name)(), CifarResNet)
-
-
-class MyModelTest(ModelTest):
-    def test_parameters_and_macs_match_the_docstring_and_a_hand_count(self):
-        model = models.MyModel()
-        self.assertEqual(count(model), mymodel_params_by_hand(64))
-        self.assertEqual(count(model), 6_573_130)
-        self.assertIn("6,573,130", models.MyModel.__doc__)
-        self.assertEqual(macs(model, (3, 32, 32)), mymodel_macs_by_hand(64))
-        self.assertEqual(round(mymodel_macs_by_hand(64) / 1e5) / 10, 379.3)
-        self.assertIn("379.3 M", models.MyModel.__doc__)
-        small = models.MyModel(width=16)
-        self.assertEqual(count(small), mymodel_params_by_hand(16))
-        self.assertIn(f"{count(small):,}", models.MyModel.__doc__)
-        self.assertEqual(macs(small, (3, 32, 32)), mymodel_macs_by_hand(16))
-        self.assertEqual(count(models.MyModel(1, 5, width=8)), mymodel_params_by_hand(8, 1, 5))
-
-    def test_scale_applies_to_pooled_features_not_to_the_bias(self):
-        model = models.MyModel(width=8).eval()
-        x = torch.randn(2, 3, 32, 32)
-        body = nn.Sequential(model.prep, model.layer1, model.layer2, model.layer3)
-        pooled = body(x).amax(dim=(2, 3))                                     # (2, 64)
-        expected = 0.125 * pooled @ model.fc.weight.T + model.fc.bias
-        torch.testing.assert_close(model(x), expected)
-
-    def test_residual_adds_its_input(self):
-        residual = models.MyModel(width=8).layer1[1]
-        x = torch.randn(2, 16, 8, 8)
-        torch.testing.assert_close(residual(x), x + residual.body(x))
-
-    def test_any_image_size_from_8(self):
-        model = models.MyModel(width=8)
-        for size in (8, 13, 40):
-            self.assertEqual(model(torch.randn(2, 3, size, size)).shape, (2, 10))
 
 
 class NormedLinearTest(ModelTest):

@@ -80,8 +80,9 @@ class ModelConfig:
         "keys below that name them",
         normalise=canonical_model_name)
     normed_classifier: bool = key(False, "cosine classifier as the last layer (LDAM's recipe)")
-    width: int = key(64, "base channels of MyModel (16 trains about 16x cheaper on a CPU); "
-                     "other models ignore it", *_at_least(4))
+    width: int = key(16, "base channels of MyModel; 16 is the width of the graded MyModel() "
+                     "(64 is a 16x costlier network for a GPU); other models ignore it",
+                     *_at_least(4))
     classifier_scales: bool = key(False, "LWS: the logits of class c are multiplied by a "
                                   "learnable scale f_c (starting at 1): f_c (w_c·x + b_c)")
     channels: List[int] = key(
