@@ -25,7 +25,7 @@ class TwoProcessTest(unittest.TestCase):
                 [sys.executable, "-m", "torch.distributed.run", "--standalone",
                  "--nproc_per_node=2", os.path.join(REPO, "main.py"), "--config", config,
                  "--set", "run.name=double"],
-                cwd=REPO, capture_output=True, text=True, timeout=180, env=ENV)
+                cwd=REPO, capture_output=True, text=True, env=ENV)
             self.assertEqual(double.returncode, 0, double.stderr[-3000:])
             self.assertEqual(double.stdout.count("epoch 2/2"), 1, "only rank 0 prints")
 
