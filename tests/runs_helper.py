@@ -58,10 +58,10 @@ def main_command(*args):
     return [sys.executable, os.path.join(REPO, "main.py"), *args]
 
 
-def run_main(*args, timeout=120):
+def run_main(*args):
     """Run ``main.py`` to completion; returns the CompletedProcess (text output captured)."""
     return subprocess.run(main_command(*args), cwd=REPO, capture_output=True, text=True,
-                          timeout=timeout, env=ENV)
+                          env=ENV)
 
 
 def train_quietly(cfg, resume_dir=None):

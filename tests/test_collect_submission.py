@@ -50,23 +50,57 @@ def grader_accuracies(model_builders):
     return out
 
 
-class CollectSubmissionTest(unittest.TestCase):
-    def setUp(self):
-        self.dir = tempfile.mkdtemp()
-        self.checkpoints = os.path.join(self.dir, "checkpoints")
-        os.makedirs(self.checkpoints)
-        torch.manual_seed(0)
-        self.models = {"twolayernet": models.TwoLayerNet(3072, 256, 10),
-                       "vanillacnn": models.VanillaCNN(), "mymodel": models.MyModel()}
-        for name, model in self.models.items():
-            torch.save(model.state_dict(), os.path.join(self.checkpoints, f"{name}.pth"))
-        self.out = os.path.join(self.dir, "submission")
+def save_checkpoints(folder):
+    """The three course models' fresh weights as ``folder``/checkpoints/<name>.pth; returns
+    (checkpoints folder, the models by name)."""
+    checkpoints = os.path.join(folder, "checkpoints")
+    os.makedirs(checkpoints)
+    torch.manual_seed(0)
+    built = {"twolayernet": models.TwoLayerNet(3072, 256, 10),
+             "vanillacnn": models.VanillaCNN(), "mymodel": models.MyModel()}
+    for name, model in built.items():
+        torch.save(model.state_dict(), os.path.join(checkpoints, f"{name}.pth"))
+    return checkpoints, built
 
-    def collect(self):
-        stdout, stderr = io.StringIO(), io.StringIO()
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            code = collect_submission.main(["--out", self.out, "--checkpoints", self.checkpoints])
-        return code, stdout.getvalue(), stderr.getvalue()
+
+def collect(out, checkpoints):
+    """``tools.collect_submission`` in this process; returns (exit code, stdout, stderr)."""
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = collect_submission.main(["--out", out, "--checkpoints", checkpoints])
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def run_alone(folder, *args):
+    """Python in ``folder`` with neither the repository nor PYTHONPATH on its path."""
+    env = {k: v for k, v in ENV.items() if k != "PYTHONPATH"}
+    return subprocess.run([sys.executable, "-E", "-s", *args], cwd=folder, env=env,
+                          capture_output=True, text=True)
+
+
+# After GRADER, in the same process: main.py from the unpacked folder, as ``python main.py``.
+DRY_RUN = """
+import runpy
+print("main.py:")
+sys.argv = ["main.py", "--config", sys.argv[1], "--dry-run"]
+runpy.run_path("main.py", run_name="__main__")
+"""
+
+
+class SubmissionAloneTest(unittest.TestCase):
+    """One collected submission; each part unpacked alone and run in its own process."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.dir = cls.tmp.name
+        checkpoints, cls.models = save_checkpoints(cls.dir)
+        cls.out = os.path.join(cls.dir, "submission")
+        cls.collected = collect(cls.out, checkpoints)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.tmp.cleanup()
 
     def unpack(self, name):
         folder = os.path.join(self.dir, name.replace(".zip", ""))
@@ -74,43 +108,47 @@ class CollectSubmissionTest(unittest.TestCase):
             archive.extractall(folder)
         return folder
 
-    def run_alone(self, folder, *args):
-        """Python in ``folder`` with neither the repository nor PYTHONPATH on its path."""
-        env = {k: v for k, v in ENV.items() if k != "PYTHONPATH"}
-        return subprocess.run([sys.executable, "-E", "-s", *args], cwd=folder, env=env,
-                              capture_output=True, text=True, timeout=120)
-
     def test_part2_alone_loads_every_checkpoint_the_graders_way_and_runs_main(self):
-        code, stdout, stderr = self.collect()
+        code, stdout, stderr = self.collected
         self.assertEqual(code, 0, stderr)
         self.assertIn("twolayernet.pth, vanillacnn.pth, mymodel.pth", stdout)
         self.assertIn("not packed (no export yet): resnet-32.pth", stdout)
         folder = self.unpack("part2.zip")
         for expected in ("configs", "losses", "models", "checkpoints", "main.py"):
             self.assertTrue(os.path.exists(os.path.join(folder, expected)), expected)
-        graded = self.run_alone(folder, "-c", GRADER)
+        config = synthetic_config(folder)
+        graded = run_alone(folder, "-c", GRADER + DRY_RUN, config)
         self.assertEqual(graded.returncode, 0, graded.stderr)
-        printed = dict(line.split(" ", 1) for line in graded.stdout.splitlines()[:3])
+        graded_out, dry_out = graded.stdout.split("main.py:\n")
+        printed = dict(line.split(" ", 1) for line in graded_out.splitlines()[:3])
         expected = grader_accuracies(self.models)
         for name, accuracy in expected.items():
             self.assertEqual(float(printed[name]), accuracy, name)
-        config = synthetic_config(folder)
-        dry = self.run_alone(folder, "main.py", "--config", config, "--dry-run")
-        self.assertEqual(dry.returncode, 0, dry.stderr)
-        self.assertIn("parameters", dry.stdout)
+        self.assertIn("parameters", dry_out)
 
     def test_part1_alone_imports_the_course_layout(self):
-        code, _, stderr = self.collect()
+        code, _, stderr = self.collected
         self.assertEqual(code, 0, stderr)
         folder = self.unpack("part1.zip")
         self.assertEqual(sorted(os.listdir(folder)),
                          ["modules", "optimizer", "train.py", "trainer.py"])
-        result = self.run_alone(folder, "-c", "from modules import Conv2D, MaxPooling, ReLU, "
-                                "Linear, SoftmaxCrossEntropy, ConvNet\n"
-                                "from optimizer import SGD\nfrom trainer import Trainer\n"
-                                "print('ok')")
+        result = run_alone(folder, "-c", "from modules import Conv2D, MaxPooling, ReLU, "
+                           "Linear, SoftmaxCrossEntropy, ConvNet\n"
+                           "from optimizer import SGD\nfrom trainer import Trainer\n"
+                           "print('ok')")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertEqual(result.stdout.strip(), "ok")
+
+
+class RefusedCheckpointTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(self.tmp.cleanup)
+        self.checkpoints, self.models = save_checkpoints(self.tmp.name)
+        self.out = os.path.join(self.tmp.name, "submission")
+
+    def collect(self):
+        return collect(self.out, self.checkpoints)
 
     def test_a_training_record_instead_of_a_state_dict_is_refused_and_nothing_is_written(self):
         record = {"model": self.models["mymodel"].state_dict(), "model_name": "mymodel",

@@ -18,14 +18,18 @@ class TwoProcessTest(unittest.TestCase):
             # two half-batch gradients is then exactly the full-batch gradient.
             config = synthetic_config(tmp, model={"name": "vanillacnn"},
                                       loss={"name": "ce", "reweight": "none"},
-                                      train={"epochs": 2, "batch_size": 16})
+                                      train={"epochs": 2, "batch_size": 16},
+                                      data={"synthetic": {"num_classes": 4,
+                                                          "train_per_class": 30,
+                                                          "test_per_class": 4,
+                                                          "image_size": 8, "channels": 3}})
             single = run_main("--config", config, "--set", "run.name=single")
             self.assertEqual(single.returncode, 0, single.stderr)
             double = subprocess.run(
                 [sys.executable, "-m", "torch.distributed.run", "--standalone",
                  "--nproc_per_node=2", os.path.join(REPO, "main.py"), "--config", config,
                  "--set", "run.name=double"],
-                cwd=REPO, capture_output=True, text=True, timeout=180, env=ENV)
+                cwd=REPO, capture_output=True, text=True, env=ENV)
             self.assertEqual(double.returncode, 0, double.stderr[-3000:])
             self.assertEqual(double.stdout.count("epoch 2/2"), 1, "only rank 0 prints")
 

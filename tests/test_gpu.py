@@ -166,7 +166,7 @@ class TwoGpuTest(unittest.TestCase):
                 [sys.executable, "-m", "torch.distributed.run", "--standalone",
                  "--nproc_per_node=2", os.path.join(REPO, "main.py"), "--config", config,
                  *sets, "--set", "run.name=double"],
-                cwd=REPO, capture_output=True, text=True, timeout=300, env=ENV)
+                cwd=REPO, capture_output=True, text=True, env=ENV)
             self.assertEqual(double.returncode, 0, double.stderr[-3000:])
             self.assertIn("world size 2", double.stdout)
             weights = [torch.load(os.path.join(tmp, "runs", name, "last.pt"),

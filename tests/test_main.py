@@ -105,8 +105,7 @@ class LogFileTest(unittest.TestCase):
             log_path = os.path.join(tmp, "train.log")
             with open(log_path, "wb") as log:
                 code = subprocess.run(main_command("--config", config), cwd=REPO, env=ENV,
-                                      stdout=log, stderr=subprocess.STDOUT,
-                                      timeout=120).returncode
+                                      stdout=log, stderr=subprocess.STDOUT).returncode
             with open(log_path, "rb") as log:
                 text = log.read()
         self.assertEqual(code, 0, text.decode())

@@ -368,7 +368,7 @@ class StandaloneTest(unittest.TestCase):
                                 ignore=shutil.ignore_patterns("__pycache__"))
             # -I: neither the working folder nor PYTHONPATH is on sys.path, only tmp.
             done = subprocess.run([sys.executable, "-I", "-c", script, tmp], cwd=tmp,
-                                  capture_output=True, text=True, timeout=120)
+                                  capture_output=True, text=True)
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertEqual(done.stdout, "ok\n")
 

@@ -3,20 +3,19 @@ checkpoint."""
 import json
 import os
 import signal
-import subprocess
 import tempfile
-import time
 import unittest
 
 import torch
 
-from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
+from tests.holding import release, start_held
+from tests.runs_helper import run_main, synthetic_config
 
-# Epochs of about 70 steps, and enough of them that a signal sent just after the first
-# epoch's last.pt lands well inside the run.
-LONGER = dict(data={"synthetic": {"num_classes": 4, "train_per_class": 300,
-                                  "test_per_class": 10, "image_size": 16, "channels": 3}},
-              train={"epochs": 8, "batch_size": 8, "lr": 0.01, "milestones": [6]})
+# Three epochs of 13 steps (batches of 8); the signal tests hold the
+# run before step HOLD_STEP, inside the second epoch, and signal it there.
+LONGER = dict(train={"epochs": 3, "batch_size": 8, "lr": 0.01, "milestones": [2]})
+STEPS = 13
+HOLD_STEP = STEPS + 5
 
 
 def load_results(run_dir):
@@ -29,19 +28,6 @@ def load_results(run_dir):
         record.pop("seconds")
     weights = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)["model"]
     return metrics, weights
-
-
-def start_and_wait_for(config, path, condition=os.path.isfile):
-    """Start main.py on ``config``; return the process once ``condition(path)`` holds."""
-    process = subprocess.Popen(main_command("--config", config), cwd=REPO, env=ENV,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 120
-    while not condition(path):
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            raise AssertionError("run ended before the signal: " + process.communicate()[1])
-        time.sleep(0.01)
-    return process
 
 
 class ExactResumeTest(unittest.TestCase):
@@ -64,50 +50,53 @@ class ExactResumeTest(unittest.TestCase):
         for name, tensor in weights.items():
             self.assertTrue(torch.equal(tensor, self.reference[1][name]), name)
 
+    def start_held(self, name):
+        """main.py on the LONGER config held before step HOLD_STEP; returns (process, run
+        folder)."""
+        config = synthetic_config(self.tmp.name, **LONGER, run={"name": name})
+        return start_held(["--config", config], HOLD_STEP), \
+            os.path.join(self.tmp.name, "runs", name)
+
+    def assert_saved_mid_second_epoch(self, run_dir):
+        """last.pt continues after the held step: epoch 2 (0-based 1), step 5 of 13."""
+        state = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)
+        self.assertEqual(tuple(state["position"]), (1, HOLD_STEP - STEPS))
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
+
     def test_sigkill_mid_epoch_then_resume_matches_uninterrupted_run(self):
-        config = synthetic_config(self.tmp.name, **LONGER, run={"name": "killed"})
-        run_dir = os.path.join(self.tmp.name, "runs", "killed")
-        process = start_and_wait_for(config, os.path.join(run_dir, "last.pt"))
-        time.sleep(0.1)
+        process, run_dir = self.start_held("killed")
         process.send_signal(signal.SIGKILL)
         process.communicate()
-        self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")),
-                         "the run finished before it was killed; lengthen it")
+        self.assertEqual(process.returncode, -signal.SIGKILL)
+        self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
+        state = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)
+        self.assertEqual(tuple(state["position"]), (1, 0), "last.pt is the first epoch's")
         result = run_main("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
     def test_ctrl_c_saves_mid_epoch_and_resume_matches_uninterrupted_run(self):
-        config = synthetic_config(self.tmp.name, **LONGER, run={"name": "interrupted"})
-        run_dir = os.path.join(self.tmp.name, "runs", "interrupted")
-        process = start_and_wait_for(config, os.path.join(run_dir, "last.pt"))
-        time.sleep(0.1)
+        process, run_dir = self.start_held("interrupted")
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = release(process)
         self.assertEqual(process.returncode, 130, stderr)
         self.assertIn(f"python main.py --resume {run_dir}", stderr)
         self.assertNotIn("Traceback", stderr)
-        state = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)
-        self.assertLess(state["position"][0], 8)
+        self.assert_saved_mid_second_epoch(run_dir)
         result = run_main("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
     def test_sigterm_saves_like_ctrl_c_and_resume_matches_uninterrupted_run(self):
-        """What schedulers, ``timeout`` and container stops send: sent as soon as the first
-        epoch's last.pt exists, so it lands inside the run."""
-        config = synthetic_config(self.tmp.name, **LONGER, run={"name": "terminated"})
-        run_dir = os.path.join(self.tmp.name, "runs", "terminated")
-        last = os.path.join(run_dir, "last.pt")
-        process = start_and_wait_for(config, last)
+        """What schedulers, ``timeout`` and container stops send."""
+        process, run_dir = self.start_held("terminated")
         process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=60)
+        _, stderr = release(process)
         self.assertEqual(process.returncode, 130, stderr)
         self.assertEqual(stderr.strip().splitlines()[-1].strip(),
                          f"python main.py --resume {run_dir}")
         self.assertNotIn("Traceback", stderr)
-        self.assertLess(torch.load(last, weights_only=True)["position"][0], 8)
-        self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
+        self.assert_saved_mid_second_epoch(run_dir)
         result = run_main("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)

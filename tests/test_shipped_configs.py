@@ -10,11 +10,11 @@ from tests.runs_helper import train_quietly
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs")
 
-# Stand-ins for CIFAR-10 that keep each trial to seconds: 10 classes of 16-pixel images, the
+# Stand-ins for CIFAR-10 that keep each trial to seconds: 10 classes of 8-pixel images, the
 # largest with 100 training images, so a factor-100 profile still leaves one image per class.
 SYNTHETIC = ["data.dataset=synthetic", "data.synthetic.num_classes=10",
              "data.synthetic.train_per_class=100", "data.synthetic.test_per_class=4",
-             "data.synthetic.image_size=16", "data.val_fraction=0", "train.batch_size=16",
+             "data.synthetic.image_size=8", "data.val_fraction=0", "train.batch_size=16",
              "device=cpu", "model.width=8"]
 
 

@@ -158,7 +158,7 @@ class FakeStudyTest(unittest.TestCase):
         while not all(os.path.exists(f"{p}/last.pt") for p in folders):
             time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
-        stdout, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate()
         self.assertEqual(process.returncode, 130, stdout + stderr)
         self.assertIn("0 finished, 2 in progress, 2 left; to continue: python -m tools.study",
                       stdout)
@@ -324,7 +324,7 @@ class SyntheticStudyTest(unittest.TestCase):
             with inside(cls.dir), contextlib.redirect_stdout(out):
                 cls.second = study.main([cls.grid, "--parallel", "2"])
             cls.second_out = out.getvalue()
-        _, errors = reference.communicate(timeout=300)
+        _, errors = reference.communicate()
         assert reference.returncode == 0, errors
 
     @classmethod

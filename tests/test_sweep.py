@@ -275,7 +275,7 @@ class SweepRunTest(unittest.TestCase):
         self.fake.write_grid({"seed": list(range(300))}, prefix=prefix)
         command = shlex.join(self.command("--dry-list"))
         result = subprocess.run(f"{command} | head -1", shell=True, cwd=REPO,
-                                capture_output=True, text=True, timeout=120)
+                                capture_output=True, text=True)
         self.assertEqual(len(result.stdout.splitlines()), 1)
         self.assertEqual(result.stderr, "")
 
@@ -326,7 +326,7 @@ class SweepRunTest(unittest.TestCase):
         while not os.path.exists(held) and process.poll() is None:  # written after last.pt
             time.sleep(0.01)
         send(process)
-        stdout, stderr = process.communicate(timeout=120)
+        stdout, stderr = process.communicate()
         return process.returncode, stdout + stderr
 
     def check_stopped_and_resumed(self, status, output):

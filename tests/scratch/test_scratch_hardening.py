@@ -132,7 +132,7 @@ class CommandLineTest(unittest.TestCase):
 
     def test_module_form_runs_from_the_root(self):
         result = subprocess.run([sys.executable, '-m', 'scratch.train', '--epochs', '0'],
-                                capture_output=True, text=True, timeout=60, cwd=REPO_ROOT)
+                                capture_output=True, text=True, cwd=REPO_ROOT)
         self.assertEqual(result.returncode, 2)
         self.assertIn('expected a whole number >= 1, got 0', result.stderr)
 
