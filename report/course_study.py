@@ -13,7 +13,7 @@ import math
 import os
 import sys
 
-from engine.files import atomic_path, write_text_atomic
+from fileio import atomic_path, write_text_atomic
 from report.figures import _pyplot, plot_per_class
 from report.labels import method_name
 from tools import collect

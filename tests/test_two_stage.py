@@ -79,7 +79,7 @@ class StageTwoTest(unittest.TestCase):
     def test_without_freezing_every_layer_trains(self):
         run_dir, _ = self.stage2("unfrozen")
         changed = self.changed(run_dir)
-        self.assertIn("prep.0.weight", changed)
+        self.assertIn("stem.0.weight", changed)  # the first convolution
         self.assertTrue(any(name.endswith("running_mean") for name in changed))
 
     def test_lws_trains_only_the_scales(self):
