@@ -294,7 +294,7 @@ class SyntheticStudyTest(unittest.TestCase):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.dir = cls.tmp.name
         config = synthetic_config(cls.dir, data={"synthetic": {
-            "num_classes": 4, "train_per_class": 150, "test_per_class": 10, "image_size": 16,
+            "num_classes": 4, "train_per_class": 50, "test_per_class": 5, "image_size": 8,
             "channels": 3}}, train={"epochs": 5, "batch_size": 16, "lr": 0.01,
                                     "milestones": [4]})
         cls.grid = os.path.join(cls.dir, "grid.yaml")
