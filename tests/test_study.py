@@ -21,6 +21,7 @@ from unittest import mock
 import torch
 import yaml
 
+import main
 from bench.runner import BENCH_TABLE
 from report import build as report_build
 from tests.fake_runs import FakeRuns
@@ -287,7 +288,8 @@ class FakeStudyTest(unittest.TestCase):
 
 class SyntheticStudyTest(unittest.TestCase):
     """Real runs on synthetic data: a study stopped by its budget mid-grid and continued ends
-    with exactly the results of an uninterrupted sweep, and its archive builds a report."""
+    with exactly the results of the same runs uninterrupted (the sweep's commands, run in this
+    process), and its archive builds a report."""
 
     @classmethod
     def setUpClass(cls):
@@ -304,10 +306,6 @@ class SyntheticStudyTest(unittest.TestCase):
                             "axes": {"method": {"ce": {"loss.name": "ce"},
                                                 "focal": {"loss.name": "focal"}}}}, f)
         cls.names = ["s-method=ce", "s-method=focal"]
-        reference = subprocess.Popen([sys.executable, "-m", "tools.sweep", cls.grid,
-                                      "--outdir", os.path.join(cls.dir, "reference")],
-                                     cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
         folders = [os.path.join(cls.dir, "runs", name) for name in cls.names]
 
         def clock():  # the budget runs out once both runs have saved an epoch
@@ -324,8 +322,13 @@ class SyntheticStudyTest(unittest.TestCase):
             with inside(cls.dir), contextlib.redirect_stdout(out):
                 cls.second = study.main([cls.grid, "--parallel", "2"])
             cls.second_out = out.getvalue()
-        _, errors = reference.communicate()
-        assert reference.returncode == 0, errors
+        torch.set_num_threads(1)
+        grid_list = [(load_grid(cls.grid), os.path.join(cls.dir, "reference"))]
+        for item in scheduler.plan_runs(grid_list):  # the sweep's commands, uninterrupted
+            argv, _ = scheduler.command_for(item)
+            errors = io.StringIO()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+                assert main.main(argv[2:]) == 0, errors.getvalue()
 
     @classmethod
     def tearDownClass(cls):
