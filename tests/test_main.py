@@ -7,7 +7,6 @@ import shlex
 import shutil
 import subprocess
 import tempfile
-import types
 import unittest
 from unittest import mock
 
@@ -16,7 +15,8 @@ import torch
 import main
 from engine import checkpoint as ckpt
 from engine.trainer import Trainer
-from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
+from tests.runs_helper import (ENV, REPO, main_command, main_in_process as in_process,
+                               run_main, synthetic_config)
 
 
 def call_main(*argv):
@@ -26,12 +26,6 @@ def call_main(*argv):
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main.main(list(argv))
     return code, out.getvalue(), err.getvalue()
-
-
-def in_process(*argv):
-    """``main.main(argv)`` in this process, shaped like ``run_main``'s CompletedProcess."""
-    code, out, err = call_main(*argv)
-    return types.SimpleNamespace(returncode=code, stdout=out, stderr=err)
 
 
 def snapshot(folder):
