@@ -30,6 +30,8 @@ from tools import archive, scheduler, study
 from tools.grid import load_grid
 from tools.runs import load_run
 
+STOP_WAITING_MAIN = os.path.join(REPO, "tests", "stop_waiting_main.py")
+
 FAKE_BENCH = textwrap.dedent("""\
     import sys
     out = sys.argv[sys.argv.index("--out") + 1]
@@ -297,8 +299,8 @@ class SyntheticStudyTest(unittest.TestCase):
         cls.dir = cls.tmp.name
         config = synthetic_config(cls.dir, data={"synthetic": {
             "num_classes": 4, "train_per_class": 50, "test_per_class": 5, "image_size": 8,
-            "channels": 3}}, train={"epochs": 5, "batch_size": 16, "lr": 0.01,
-                                    "milestones": [4]})
+            "channels": 3}}, train={"epochs": 3, "batch_size": 16, "lr": 0.01,
+                                    "milestones": [2]})
         cls.grid = os.path.join(cls.dir, "grid.yaml")
         with open(cls.grid, "w") as f:
             yaml.safe_dump({"base": config, "prefix": "s",
@@ -308,14 +310,16 @@ class SyntheticStudyTest(unittest.TestCase):
         cls.names = ["s-method=ce", "s-method=focal"]
         folders = [os.path.join(cls.dir, "runs", name) for name in cls.names]
 
-        def clock():  # the budget runs out once both runs have saved an epoch
-            return 0 if not all(os.path.exists(f"{p}/last.pt") for p in folders) else 1e9
+        def clock():  # the budget runs out once both runs have saved an epoch (or one failed)
+            saved = all(os.path.exists(f"{p}/last.pt") for p in folders)
+            return 1e9 if saved or any(": failed" in line for line in cls.lines) else 0
 
         cls.lines = []
-        with mock.patch.dict(os.environ, ENV):
+        with mock.patch.dict(os.environ, ENV):  # each run waits one epoch in for the budget
             cls.status = scheduler.run_grids(
                 [(load_grid(cls.grid), os.path.join(cls.dir, "runs"))], "study", parallel=2,
-                budget=scheduler.Budget(540, clock), log=cls.lines.append)
+                budget=scheduler.Budget(540, clock), main=STOP_WAITING_MAIN,
+                log=cls.lines.append)
             cls.stopped = {name: load_run(os.path.join(cls.dir, "runs", name))
                            for name in cls.names}
             out = io.StringIO()
@@ -349,7 +353,7 @@ class SyntheticStudyTest(unittest.TestCase):
         self.assertTrue(any(line.endswith("to continue: run the same command")
                             for line in self.lines), self.lines)
         resumable = [run["name"] for run in self.stopped.values() if run["resumable"]]
-        self.assertTrue(resumable, self.lines)  # the last run to save is one epoch in
+        self.assertTrue(resumable, self.lines)  # both runs waited for the budget one epoch in
         self.assertTrue(all(run["resumable"] or run["finished"]
                             for run in self.stopped.values()), self.lines)
         self.assertEqual(self.second, 0, self.second_out)
