@@ -88,7 +88,7 @@ class TrainRunTest(unittest.TestCase):
         with open(os.path.join(self.run_dir, "metrics.json")) as f:
             accuracy = json.load(f)["test"]["accuracy"]
         result = in_process("--config", self.config, "--eval",
-                          os.path.join(self.run_dir, "best.pt"))
+                            os.path.join(self.run_dir, "best.pt"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(f"{accuracy:.4f}", result.stdout)
 
