@@ -158,7 +158,8 @@ class FakeStudyTest(unittest.TestCase):
         while len(self.starts()) < 2 and process.poll() is None:  # the log is the signal
             time.sleep(0.01)
         folders = [os.path.join(self.dir, "runs", f"t-method=a-seed={s}") for s in (0, 1)]
-        while not all(os.path.exists(f"{p}/last.pt") for p in folders):
+        while not all(os.path.exists(f"{p}/last.pt") for p in folders) and \
+                process.poll() is None:  # a study that ends early fails below, never hangs
             time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
         stdout, stderr = process.communicate()
