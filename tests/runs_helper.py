@@ -6,11 +6,13 @@ import json
 import os
 import subprocess
 import sys
+import types
 
 import torch
 import yaml
 
 import app
+import main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -62,6 +64,16 @@ def run_main(*args):
     """Run ``main.py`` to completion; returns the CompletedProcess (text output captured)."""
     return subprocess.run(main_command(*args), cwd=REPO, capture_output=True, text=True,
                           env=ENV)
+
+
+def main_in_process(*args):
+    """``main.main(args)`` in this process on one thread, shaped like ``run_main``'s
+    CompletedProcess: returncode, stdout, stderr (text)."""
+    torch.set_num_threads(1)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main.main(list(args))
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
 
 
 def train_quietly(cfg, resume_dir=None):

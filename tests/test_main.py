@@ -15,7 +15,8 @@ import torch
 import main
 from engine import checkpoint as ckpt
 from engine.trainer import Trainer
-from tests.runs_helper import ENV, REPO, main_command, run_main, synthetic_config
+from tests.runs_helper import (ENV, REPO, main_command, main_in_process as in_process,
+                               run_main, synthetic_config)
 
 
 def call_main(*argv):
@@ -47,7 +48,7 @@ class TrainRunTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.config = synthetic_config(cls.tmp.name)
-        cls.result = run_main("--config", cls.config)
+        cls.result = in_process("--config", cls.config)
         cls.run_dir = os.path.join(cls.tmp.name, "runs", "e2e")
 
     @classmethod
@@ -86,13 +87,13 @@ class TrainRunTest(unittest.TestCase):
     def test_eval_reproduces_the_test_accuracy(self):
         with open(os.path.join(self.run_dir, "metrics.json")) as f:
             accuracy = json.load(f)["test"]["accuracy"]
-        result = run_main("--config", self.config, "--eval",
-                          os.path.join(self.run_dir, "best.pt"))
+        result = in_process("--config", self.config, "--eval",
+                            os.path.join(self.run_dir, "best.pt"))
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn(f"{accuracy:.4f}", result.stdout)
 
     def test_second_run_gets_a_new_folder(self):
-        result = run_main("--config", self.config, "--set", "train.epochs=2")
+        result = in_process("--config", self.config, "--set", "train.epochs=2")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertTrue(os.path.isfile(os.path.join(self.tmp.name, "runs", "e2e-2",
                                                     "metrics.json")))
@@ -101,7 +102,9 @@ class TrainRunTest(unittest.TestCase):
 class LogFileTest(unittest.TestCase):
     def test_a_redirected_run_logs_epoch_lines_and_no_progress_bar(self):
         with tempfile.TemporaryDirectory() as tmp:
-            config = synthetic_config(tmp, train={"epochs": 2, "milestones": []})
+            config = synthetic_config(tmp, train={"epochs": 2, "milestones": []}, data={
+                "synthetic": {"num_classes": 4, "train_per_class": 10, "test_per_class": 2,
+                              "image_size": 8, "channels": 3}})
             log_path = os.path.join(tmp, "train.log")
             with open(log_path, "wb") as log:
                 code = subprocess.run(main_command("--config", config), cwd=REPO, env=ENV,
@@ -117,7 +120,7 @@ class LogFileTest(unittest.TestCase):
 class DryRunTest(unittest.TestCase):
     def test_prints_counts_and_parameters_and_writes_nothing(self):
         with tempfile.TemporaryDirectory() as tmp:
-            result = run_main("--config", synthetic_config(tmp), "--dry-run")
+            result = in_process("--config", synthetic_config(tmp), "--dry-run")
             self.assertEqual(result.returncode, 0, result.stderr)
             self.assertIn("parameters", result.stdout)
             self.assertIn("class0", result.stdout)
@@ -172,7 +175,7 @@ class InputErrorTest(unittest.TestCase):
     def run_in_tmp(self, *args, **sections):
         with tempfile.TemporaryDirectory() as tmp:
             config = synthetic_config(tmp, **sections)
-            result = run_main("--config", config, *args)
+            result = in_process("--config", config, *args)
             self.assertFalse(os.path.exists(os.path.join(tmp, "runs")), "wrote a run folder")
             return result
 
@@ -200,15 +203,15 @@ class InputErrorTest(unittest.TestCase):
             open(blocker, "w").close()
             config = synthetic_config(tmp, run={"name": "x", "dir": os.path.join(blocker, "runs"),
                                                 "checkpoint_dir": tmp})
-            self.assert_user_error(run_main("--config", config), "run.dir")
+            self.assert_user_error(in_process("--config", config), "run.dir")
 
     def test_checkpoint_of_another_model(self):
         with tempfile.TemporaryDirectory() as tmp:
             config = synthetic_config(tmp, train={"epochs": 2, "milestones": [1]})
-            self.assertEqual(run_main("--config", config).returncode, 0)
+            self.assertEqual(in_process("--config", config).returncode, 0)
             best = os.path.join(tmp, "runs", "e2e", "best.pt")
             self.assert_user_error(
-                run_main("--config", config, "--set", "model.name=twolayernet", "--eval", best),
+                in_process("--config", config, "--set", "model.name=twolayernet", "--eval", best),
                 "vanillacnn", "twolayernet")
 
 

@@ -9,11 +9,14 @@ import unittest
 import torch
 
 from tests.holding import release, start_held
-from tests.runs_helper import run_main, synthetic_config
+from tests.runs_helper import main_in_process, synthetic_config
 
-# Three epochs of 13 steps (batches of 8); the signal tests hold the
-# run before step HOLD_STEP, inside the second epoch, and signal it there.
-LONGER = dict(train={"epochs": 3, "batch_size": 8, "lr": 0.01, "milestones": [2]})
+# Three epochs of 13 steps (batches of 8 images of 8 x 8 pixels); the signal tests hold the
+# run before step HOLD_STEP, inside the second epoch, and signal it there. Only the signalled
+# runs are subprocesses: the reference and the resumed runs train in this process.
+LONGER = dict(train={"epochs": 3, "batch_size": 8, "lr": 0.01, "milestones": [2]},
+              data={"synthetic": {"num_classes": 4, "train_per_class": 60,
+                                  "test_per_class": 10, "image_size": 8, "channels": 3}})
 STEPS = 13
 HOLD_STEP = STEPS + 5
 
@@ -35,7 +38,7 @@ class ExactResumeTest(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         reference = synthetic_config(cls.tmp.name, **LONGER)
-        result = run_main("--config", reference, "--set", "run.name=reference")
+        result = main_in_process("--config", reference, "--set", "run.name=reference")
         assert result.returncode == 0, result.stderr
         cls.reference = load_results(os.path.join(cls.tmp.name, "runs", "reference"))
 
@@ -71,7 +74,7 @@ class ExactResumeTest(unittest.TestCase):
         self.assertFalse(os.path.exists(os.path.join(run_dir, "metrics.json")))
         state = torch.load(os.path.join(run_dir, "last.pt"), weights_only=True)
         self.assertEqual(tuple(state["position"]), (1, 0), "last.pt is the first epoch's")
-        result = run_main("--resume", run_dir)
+        result = main_in_process("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
@@ -83,7 +86,7 @@ class ExactResumeTest(unittest.TestCase):
         self.assertIn(f"python main.py --resume {run_dir}", stderr)
         self.assertNotIn("Traceback", stderr)
         self.assert_saved_mid_second_epoch(run_dir)
-        result = run_main("--resume", run_dir)
+        result = main_in_process("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
@@ -97,13 +100,13 @@ class ExactResumeTest(unittest.TestCase):
                          f"python main.py --resume {run_dir}")
         self.assertNotIn("Traceback", stderr)
         self.assert_saved_mid_second_epoch(run_dir)
-        result = run_main("--resume", run_dir)
+        result = main_in_process("--resume", run_dir)
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assert_same_as_reference(run_dir)
 
     def test_same_seed_same_result(self):
         config = synthetic_config(self.tmp.name, **LONGER, run={"name": "again"})
-        self.assertEqual(run_main("--config", config).returncode, 0)
+        self.assertEqual(main_in_process("--config", config).returncode, 0)
         self.assert_same_as_reference(os.path.join(self.tmp.name, "runs", "again"))
 
 
@@ -111,7 +114,7 @@ class DivergenceTest(unittest.TestCase):
     def test_non_finite_loss_stops_with_epoch_and_step(self):
         with tempfile.TemporaryDirectory() as tmp:
             config = synthetic_config(tmp, train={"lr": 1e30, "warmup_epochs": 0})
-            result = run_main("--config", config)
+            result = main_in_process("--config", config)
             self.assertEqual(result.returncode, 3, result.stderr)
             self.assertRegex(result.stderr, r"non-finite at epoch 1, step \d+")
             self.assertIn("no best.pt was saved", result.stderr)
@@ -125,7 +128,7 @@ class UnsafeCheckpointTest(unittest.TestCase):
             marker = os.path.join(tmp, "payload-ran")
             payload = os.path.join(tmp, "evil.pt")
             torch.save({"format": "longtail-checkpoint/1", "model": Payload(marker)}, payload)
-            result = run_main("--config", synthetic_config(tmp), "--eval", payload)
+            result = main_in_process("--config", synthetic_config(tmp), "--eval", payload)
             self.assertEqual(result.returncode, 2, result.stderr)
             self.assertIn("cannot be loaded safely", result.stderr)
             self.assertFalse(os.path.exists(marker))

@@ -21,6 +21,7 @@ from unittest import mock
 import torch
 import yaml
 
+import main
 from bench.runner import BENCH_TABLE
 from report import build as report_build
 from tests.fake_runs import FakeRuns
@@ -28,6 +29,8 @@ from tests.runs_helper import ENV, REPO, synthetic_config
 from tools import archive, scheduler, study
 from tools.grid import load_grid
 from tools.runs import load_run
+
+STOP_WAITING_MAIN = os.path.join(REPO, "tests", "stop_waiting_main.py")
 
 FAKE_BENCH = textwrap.dedent("""\
     import sys
@@ -155,7 +158,8 @@ class FakeStudyTest(unittest.TestCase):
         while len(self.starts()) < 2 and process.poll() is None:  # the log is the signal
             time.sleep(0.01)
         folders = [os.path.join(self.dir, "runs", f"t-method=a-seed={s}") for s in (0, 1)]
-        while not all(os.path.exists(f"{p}/last.pt") for p in folders):
+        while not all(os.path.exists(f"{p}/last.pt") for p in folders) and \
+                process.poll() is None:  # a study that ends early fails below, never hangs
             time.sleep(0.01)
         os.killpg(process.pid, signal.SIGINT)  # what the terminal does on Ctrl-C
         stdout, stderr = process.communicate()
@@ -287,16 +291,17 @@ class FakeStudyTest(unittest.TestCase):
 
 class SyntheticStudyTest(unittest.TestCase):
     """Real runs on synthetic data: a study stopped by its budget mid-grid and continued ends
-    with exactly the results of an uninterrupted sweep, and its archive builds a report."""
+    with exactly the results of the same runs uninterrupted (the sweep's commands, run in this
+    process), and its archive builds a report."""
 
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.dir = cls.tmp.name
         config = synthetic_config(cls.dir, data={"synthetic": {
-            "num_classes": 4, "train_per_class": 150, "test_per_class": 10, "image_size": 16,
-            "channels": 3}}, train={"epochs": 5, "batch_size": 16, "lr": 0.01,
-                                    "milestones": [4]})
+            "num_classes": 4, "train_per_class": 50, "test_per_class": 5, "image_size": 8,
+            "channels": 3}}, train={"epochs": 3, "batch_size": 16, "lr": 0.01,
+                                    "milestones": [2]})
         cls.grid = os.path.join(cls.dir, "grid.yaml")
         with open(cls.grid, "w") as f:
             yaml.safe_dump({"base": config, "prefix": "s",
@@ -304,28 +309,31 @@ class SyntheticStudyTest(unittest.TestCase):
                             "axes": {"method": {"ce": {"loss.name": "ce"},
                                                 "focal": {"loss.name": "focal"}}}}, f)
         cls.names = ["s-method=ce", "s-method=focal"]
-        reference = subprocess.Popen([sys.executable, "-m", "tools.sweep", cls.grid,
-                                      "--outdir", os.path.join(cls.dir, "reference")],
-                                     cwd=REPO, env=ENV, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.PIPE, text=True)
         folders = [os.path.join(cls.dir, "runs", name) for name in cls.names]
 
-        def clock():  # the budget runs out once both runs have saved an epoch
-            return 0 if not all(os.path.exists(f"{p}/last.pt") for p in folders) else 1e9
+        def clock():  # the budget runs out once both runs have saved an epoch (or one failed)
+            saved = all(os.path.exists(f"{p}/last.pt") for p in folders)
+            return 1e9 if saved or any(": failed" in line for line in cls.lines) else 0
 
         cls.lines = []
-        with mock.patch.dict(os.environ, ENV):
+        with mock.patch.dict(os.environ, ENV):  # each run waits one epoch in for the budget
             cls.status = scheduler.run_grids(
                 [(load_grid(cls.grid), os.path.join(cls.dir, "runs"))], "study", parallel=2,
-                budget=scheduler.Budget(540, clock), log=cls.lines.append)
+                budget=scheduler.Budget(540, clock), main=STOP_WAITING_MAIN,
+                log=cls.lines.append)
             cls.stopped = {name: load_run(os.path.join(cls.dir, "runs", name))
                            for name in cls.names}
             out = io.StringIO()
             with inside(cls.dir), contextlib.redirect_stdout(out):
                 cls.second = study.main([cls.grid, "--parallel", "2"])
             cls.second_out = out.getvalue()
-        _, errors = reference.communicate()
-        assert reference.returncode == 0, errors
+        torch.set_num_threads(1)
+        grid_list = [(load_grid(cls.grid), os.path.join(cls.dir, "reference"))]
+        for item in scheduler.plan_runs(grid_list):  # the sweep's commands, uninterrupted
+            argv, _ = scheduler.command_for(item)
+            errors = io.StringIO()
+            with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(errors):
+                assert main.main(argv[2:]) == 0, errors.getvalue()
 
     @classmethod
     def tearDownClass(cls):
@@ -346,7 +354,7 @@ class SyntheticStudyTest(unittest.TestCase):
         self.assertTrue(any(line.endswith("to continue: run the same command")
                             for line in self.lines), self.lines)
         resumable = [run["name"] for run in self.stopped.values() if run["resumable"]]
-        self.assertTrue(resumable, self.lines)  # the last run to save is one epoch in
+        self.assertTrue(resumable, self.lines)  # both runs waited for the budget one epoch in
         self.assertTrue(all(run["resumable"] or run["finished"]
                             for run in self.stopped.values()), self.lines)
         self.assertEqual(self.second, 0, self.second_out)

@@ -14,7 +14,7 @@ from engine import checkpoint as ckpt
 from engine.config import ConfigError, load_config
 from engine.errors import Interrupted
 from engine.trainer import Trainer
-from tests.runs_helper import run_main, synthetic_config, train_quietly
+from tests.runs_helper import main_in_process, synthetic_config, train_quietly
 
 # MyModel (width 8) has BatchNorm layers, whose statistics the freezing must leave alone.
 STAGE1 = dict(model={"name": "mymodel", "width": 8},
@@ -217,9 +217,9 @@ class TauNormEvaluationTest(unittest.TestCase):
         self.assertAlmostEqual(record["val_balanced_accuracy"], scores[best], places=6)
 
     def test_main_eval_scores_a_finished_runs_checkpoint(self):
-        result = run_main("--config", os.path.join(self.run_dir, "config.yaml"),
-                          "--eval", os.path.join(self.run_dir, "best.pt"),
-                          "--set", "eval.tau_norm=1.5")
+        result = main_in_process("--config", os.path.join(self.run_dir, "config.yaml"),
+                                 "--eval", os.path.join(self.run_dir, "best.pt"),
+                                 "--set", "eval.tau_norm=1.5")
         self.assertEqual(result.returncode, 0, result.stderr)
         self.assertIn("with the tau-normalised classifier (tau 1.5):", result.stdout)
         accuracy = self.metrics["test_tau_norm"]["accuracy"]
