@@ -1,5 +1,6 @@
-"""MyModel: our own small residual network for CIFAR-10, built to train to >= 85% test accuracy
-in a quarter of an hour on a 2-core CPU. Design and ablation: docs/mymodel.md."""
+"""MyModel: our own small residual network for CIFAR-10, sized to train in under a quarter of an
+hour on a 2-core CPU (configs/mymodel.yaml: 77.6% test accuracy in 5 epochs, 11 minutes).
+Design, recipe search and ablation: docs/mymodel.md."""
 import torch
 from torch import nn
 
@@ -100,7 +101,7 @@ class MyModel(nn.Module):
 
     min_image_size = 8      # three 2x2 poolings must leave at least one pixel
 
-    def __init__(self, in_channels=3, num_classes=10, width=16, logit_scale=0.125,
+    def __init__(self, in_channels=3, num_classes=10, width=16, logit_scale=0.5,
                  residual=True, zero_init=True, pool_first=True, head_pool="avgmax"):
         super().__init__()
         if head_pool not in ("avgmax", "max"):

@@ -84,7 +84,7 @@ class MyModelTest(unittest.TestCase):
         maps = body(x)                                                    # (3, 32, 4, 4)
         flat = maps.flatten(2)
         pooled = torch.cat([flat.sum(2) / 16, flat.max(2).values], dim=1)  # (3, 64)
-        expected = 0.125 * pooled @ model.fc.weight.T + model.fc.bias
+        expected = 0.5 * pooled @ model.fc.weight.T + model.fc.bias
         torch.testing.assert_close(model(x), expected)
         peak = models.MyModel(width=4, head_pool="max", logit_scale=1.0).eval()
         maps = nn.Sequential(peak.stem, peak.stage1, peak.stage2, peak.stage3)(x)
@@ -151,7 +151,7 @@ class GradeTest(unittest.TestCase):
                     m.weight.uniform_(0.5, 1.5)
             # Centre the logits on these images, so the features' common part (ReLU outputs
             # are positive) does not give every image the same class.
-            mean_feature = self.model.features(self.normalised()).mean(0) * 0.125
+            mean_feature = self.model.features(self.normalised()).mean(0) * self.model.logit_scale
             self.model.fc.bias.copy_(-self.model.fc.weight @ mean_feature)
         self.path = os.path.join(self.root, "mymodel.pth")
         torch.save(self.model.state_dict(), self.path)
