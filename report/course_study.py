@@ -119,6 +119,10 @@ def per_class_labels(rows):
 def build(runs_root, out_dir):
     """Write table.md, heatmap.png and per_class.png into ``out_dir``; returns the table text.
 
+    While no CB focal run has finished (a sweep part-way), there is no grid to draw: the
+    heatmap is left out, and an earlier heatmap.png in ``out_dir`` is removed so that it cannot
+    be mistaken for this table's.
+
     Raises:
         ValueError: no finished run under ``runs_root``.
     """
@@ -129,7 +133,11 @@ def build(runs_root, out_dir):
     os.makedirs(out_dir, exist_ok=True)
     table = table_markdown(rows)
     write_text_atomic(table, os.path.join(out_dir, "table.md"))
-    plot_heatmap(rows, os.path.join(out_dir, "heatmap.png"))
+    heatmap = os.path.join(out_dir, "heatmap.png")
+    if any(r["beta"] is not None for r in rows):
+        plot_heatmap(rows, heatmap)
+    elif os.path.exists(heatmap):
+        os.remove(heatmap)
     records = [{"method": r["label"], "summary": r["summary"]} for r in rows]
     plot_per_class(records, per_class_labels(rows), rows[0]["classes"], rows[0]["counts"],
                    os.path.join(out_dir, "per_class.png"))

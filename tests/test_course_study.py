@@ -79,6 +79,18 @@ class CourseStudyTest(unittest.TestCase):
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", name)
         self.assertEqual([n for n in os.listdir(out) if n.startswith(".tmp-")], [])
 
+    def test_without_a_finished_cb_run_the_heatmap_is_left_out(self):
+        partial = os.path.join(self.tmp.name, "partial")
+        write_run(partial, "cbfocal-method=ce", {"name": "ce", "gamma": 0.0, "beta": 0.9999,
+                                                 "reweight": "none", "reweight_epoch": 0},
+                  summary([0.9, 0.5, 0.125], 0.525, 0.9, 0.3125, None))
+        out = os.path.join(self.tmp.name, "out")
+        course_study.build(self.runs, out)                       # a full study: a heatmap
+        self.assertTrue(os.path.exists(os.path.join(out, "heatmap.png")))
+        table = course_study.build(partial, out)                 # CE only: none
+        self.assertEqual(len(table.splitlines()), 3)
+        self.assertEqual(sorted(os.listdir(out)), ["per_class.png", "table.md"])
+
     def test_per_class_plots_baselines_and_beta_corners(self):
         rows = course_study.study_rows(self.runs)
         self.assertEqual(course_study.per_class_labels(rows), ["CE", "CB focal (β=0.999, γ=2)"])
