@@ -18,9 +18,9 @@ import time
 import torch
 
 import data
-import losses
 import models
 from data.split import stratified_split
+from engine.builders import build_loss
 from engine.config import load_config
 from engine.schedule import lr_factor
 
@@ -55,7 +55,7 @@ def train_and_score(cfg, bundle, train_set, test_set, model_kwargs):
     torch.manual_seed(cfg.seed)
     model = models.MyModel(bundle.input_shape[0], bundle.num_classes, width=cfg.model.width,
                            **model_kwargs)
-    criterion = losses.build_loss(cfg.loss, bundle.cls_num_list)
+    criterion = build_loss(cfg.loss, bundle.cls_num_list)
     t = cfg.train
     optimizer = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum,
                                 nesterov=t.nesterov, weight_decay=t.weight_decay)

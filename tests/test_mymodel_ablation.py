@@ -1,0 +1,58 @@
+"""tools/mymodel_ablation.py end to end on a tiny generated ImageFolder: it trains the chosen
+variants with the recipe of configs/mymodel.yaml and prints one consistent row per variant."""
+import contextlib
+import io
+import os
+import re
+import tempfile
+import unittest
+
+from PIL import Image
+
+import data
+from tools import mymodel_ablation
+
+
+def write_image_folder(root, per_class):
+    """3 classes of generated 16x16 RGB PNGs, ``per_class`` training and test images each."""
+    train, test, classes = data.make_synthetic(3, per_class, per_class, 16, 3)
+    for split, image_set in (("train", train), ("test", test)):
+        for index, (image, label) in enumerate(zip(image_set.images, image_set.labels)):
+            folder = os.path.join(root, split, classes[label])
+            os.makedirs(folder, exist_ok=True)
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(
+                os.path.join(folder, f"{index:03d}.png"))
+
+
+class MyModelAblationTest(unittest.TestCase):
+    def test_rows_are_measured_against_the_full_model(self):
+        with tempfile.TemporaryDirectory() as root:
+            write_image_folder(root, 30)                      # 90 images: one batch of 64
+            out, err = io.StringIO(), io.StringIO()
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                status = mymodel_ablation.main([
+                    "--data", root, "--train-images", "90", "--test-images", "90",
+                    "--epochs", "1", "--only", "MyModel (every choice on)", "logit scale 1/8"])
+        self.assertEqual(status, 0, err.getvalue())
+        rows = re.findall(r"^\| (.+?) \| ([\d.]+)% \| ([+-][\d.]+) \| \d+ \|$", out.getvalue(),
+                          re.MULTILINE)
+        self.assertEqual([name for name, _, _ in rows],
+                         ["MyModel (every choice on)", "logit scale 1/8"])
+        (_, full, full_delta), (_, scaled, scaled_delta) = rows
+        self.assertEqual(full_delta, "+0.00")
+        self.assertAlmostEqual(float(scaled_delta), float(scaled) - float(full), places=2)
+        for accuracy in (full, scaled):                       # a count of the 90 images
+            correct = float(accuracy) * 0.9
+            self.assertAlmostEqual(correct, round(correct), delta=0.01)
+
+    def test_missing_data_folder_is_a_one_line_error(self):
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+            status = mymodel_ablation.main(["--data", "/nonexistent/cifar"])
+        self.assertEqual(status, 2)
+        self.assertTrue(err.getvalue().startswith("error: "), err.getvalue())
+        self.assertEqual(len(err.getvalue().splitlines()), 1)
+
+
+if __name__ == "__main__":
+    unittest.main()
