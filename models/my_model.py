@@ -1,6 +1,6 @@
 """MyModel: our own small residual network for CIFAR-10, sized to train in under a quarter of an
 hour on a 2-core CPU (configs/mymodel.yaml: 77.6% test accuracy in 5 epochs, 11 minutes).
-Design, recipe search and ablation: docs/mymodel.md."""
+Design: docs/mymodel.md; recipe search and ablation: report/course/README.md."""
 import torch
 from torch import nn
 
@@ -56,7 +56,7 @@ class MyModel(nn.Module):
         head    [global avg-pool, global max-pool] -> x * logit_scale -> Linear(16w -> classes)
 
     The choices, each switched off by one argument in tools/mymodel_ablation.py (numbers,
-    and what each bought, in docs/mymodel.md):
+    and what each bought, in report/course/README.md):
 
     - Only the stem runs at full resolution. Stage 1 pools *before* its widening convolution
       (``pool_first``), so that layer, the costliest in memory traffic on a CPU, works on a
