@@ -10,11 +10,25 @@ import types
 
 import torch
 import yaml
+from PIL import Image
 
 import app
+import data
 import main
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def write_image_folder(root, classes, per_class, size):
+    """An ImageFolder of generated size x size RGB PNGs: root/{train,test}/<class>/NNN.png,
+    ``per_class`` images of each of ``classes`` classes in each split (data.make_synthetic)."""
+    train, test, names = data.make_synthetic(classes, per_class, per_class, size, 3)
+    for split, image_set in (("train", train), ("test", test)):
+        for index, (image, label) in enumerate(zip(image_set.images, image_set.labels)):
+            folder = os.path.join(root, split, names[label])
+            os.makedirs(folder, exist_ok=True)
+            Image.fromarray(image.permute(1, 2, 0).numpy()).save(
+                os.path.join(folder, f"{index:03d}.png"))
 
 
 def synthetic_config(folder, **sections):

@@ -11,25 +11,14 @@ from unittest import mock
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
 
 import data
 from fileio import write_text_atomic
 from models.block_cnn import CNN
+from tests.runs_helper import write_image_folder
 from tools import experiments
 
-SIZE, CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS = 16, 3, 8, 8
-
-
-def write_image_folder(root):
-    """3 classes of generated 16x16 RGB PNGs: 24 training and 24 test images."""
-    train, test, classes = data.make_synthetic(CLASSES, TRAIN_PER_CLASS, TEST_PER_CLASS, SIZE, 3)
-    for split, image_set in (("train", train), ("test", test)):
-        for index, (image, label) in enumerate(zip(image_set.images, image_set.labels)):
-            folder = os.path.join(root, split, classes[label])
-            os.makedirs(folder, exist_ok=True)
-            Image.fromarray(image.permute(1, 2, 0).numpy()).save(
-                os.path.join(folder, f"{index:03d}.png"))
+SIZE, CLASSES, PER_CLASS = 16, 3, 8       # 24 training and 24 test images
 
 
 def run_main(argv):
@@ -81,7 +70,7 @@ class TestRuns(unittest.TestCase):
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
         cls.root = os.path.join(cls.tmp.name, "images")
-        write_image_folder(cls.root)
+        write_image_folder(cls.root, CLASSES, PER_CLASS, SIZE)
 
     @classmethod
     def tearDownClass(cls):

@@ -2,32 +2,18 @@
 variants with the recipe of configs/mymodel.yaml and prints one consistent row per variant."""
 import contextlib
 import io
-import os
 import re
 import tempfile
 import unittest
 
-from PIL import Image
-
-import data
+from tests.runs_helper import write_image_folder
 from tools import mymodel_ablation
-
-
-def write_image_folder(root, per_class):
-    """3 classes of generated 16x16 RGB PNGs, ``per_class`` training and test images each."""
-    train, test, classes = data.make_synthetic(3, per_class, per_class, 16, 3)
-    for split, image_set in (("train", train), ("test", test)):
-        for index, (image, label) in enumerate(zip(image_set.images, image_set.labels)):
-            folder = os.path.join(root, split, classes[label])
-            os.makedirs(folder, exist_ok=True)
-            Image.fromarray(image.permute(1, 2, 0).numpy()).save(
-                os.path.join(folder, f"{index:03d}.png"))
 
 
 class MyModelAblationTest(unittest.TestCase):
     def test_rows_are_measured_against_the_full_model(self):
         with tempfile.TemporaryDirectory() as root:
-            write_image_folder(root, 30)                      # 90 images: one batch of 64
+            write_image_folder(root, 3, 30, 16)               # 90 images: one batch of 64
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 status = mymodel_ablation.main([
