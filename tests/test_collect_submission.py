@@ -9,6 +9,7 @@ import sys
 import tempfile
 import unittest
 import zipfile
+from unittest import mock
 
 import torch
 
@@ -168,6 +169,31 @@ class RefusedCheckpointTest(unittest.TestCase):
         self.assertEqual(code, 2)
         self.assertRegex(stderr, r"twolayernet\.pth: does not load into the course's model")
         self.assertFalse(os.path.exists(self.out))
+
+
+class PackedFilesTest(unittest.TestCase):
+    """What files_under takes from a repository: code, not the data kept beside it."""
+
+    def test_datasets_inside_packages_and_stray_files_are_left_out(self):
+        with tempfile.TemporaryDirectory() as repo:
+            for name in ("data/__init__.py", "data/loader.py", "data/notes.txt",
+                         "data/cifar10-jpeg/train/cat/0001.jpg",
+                         "data/cifar-10-batches-py/data_batch_1",
+                         "data/cifar10-jpeg/tools.py",           # not a package: left out
+                         "engine/__init__.py", "engine/config/__init__.py",
+                         "engine/config/schema.py", "engine/__pycache__/x.cpython-311.pyc",
+                         "configs/a.yaml", "configs/course/b.yaml", "configs/scratch.txt",
+                         "main.py"):
+                os.makedirs(os.path.join(repo, os.path.dirname(name)) or repo, exist_ok=True)
+                with open(os.path.join(repo, name), "w") as f:
+                    f.write("x")
+            with mock.patch.object(collect_submission, "REPO", repo):
+                packed = sorted(name for source in ("data", "engine", "configs", "main.py")
+                                for _, name in collect_submission.files_under(source))
+        self.assertEqual(packed, ["configs/a.yaml", "configs/course/b.yaml", "data/__init__.py",
+                                  "data/loader.py", "engine/__init__.py",
+                                  "engine/config/__init__.py", "engine/config/schema.py",
+                                  "main.py"])
 
 
 if __name__ == "__main__":

@@ -55,15 +55,29 @@ def check_checkpoint(path, build):
 
 
 def files_under(source):
-    """(path on disk, path in the archive) of every file under the repository path ``source``."""
+    """(path on disk, path in the archive) of every file of the repository path ``source``.
+
+    A Python package (a folder with ``__init__.py``) contributes its ``.py`` modules and those
+    of its subpackages only, so data kept inside one (``data/cifar10-jpeg``, a downloaded
+    ``data/cifar-10-batches-py``) is never packed; ``configs`` contributes its YAML files; any
+    other folder everything but compiled files and weights.
+    """
     full = os.path.join(REPO, source)
     if os.path.isfile(full):
         yield full, source
         return
+    package = os.path.isfile(os.path.join(full, "__init__.py"))
     for folder, subfolders, names in os.walk(full):
-        subfolders[:] = sorted(s for s in subfolders if s not in SKIPPED)
+        subfolders[:] = sorted(s for s in subfolders if s not in SKIPPED and (
+            not package or os.path.isfile(os.path.join(folder, s, "__init__.py"))))
         for name in sorted(names):
-            if not name.endswith((".pyc", ".pth", ".pt")):
+            if package:
+                wanted = name.endswith(".py")
+            elif source == "configs":
+                wanted = name.endswith((".yaml", ".yml"))
+            else:
+                wanted = not name.endswith((".pyc", ".pth", ".pt"))
+            if wanted:
                 path = os.path.join(folder, name)
                 yield path, os.path.relpath(path, REPO).replace(os.sep, "/")
 
