@@ -190,7 +190,8 @@ class ShippedConfigsTest(unittest.TestCase):
 
     def test_fast_recipe(self):
         train = self.load("mymodel.yaml").train
-        self.assertEqual((train.batch_size, train.nesterov, train.schedule), (128, True, "cosine"))
+        self.assertEqual((train.epochs, train.batch_size, train.lr, train.nesterov, train.schedule,
+                          train.channels_last), (5, 64, 0.1, True, "cosine", True))
 
 
 class OverrideTest(TempDirTest):
