@@ -13,11 +13,7 @@ import argparse
 import shlex
 import sys
 
-from engine.errors import Interrupted, NonFiniteLoss
-
-# Bad input of any kind: one line on stderr, this exit code, no traceback.
-INPUT_ERRORS = (ValueError, TypeError, OSError)
-INPUT_ERROR_EXIT = 2
+from engine.errors import INPUT_ERRORS, Interrupted, NonFiniteLoss, report
 
 
 def parse_args(argv=None):
@@ -81,8 +77,7 @@ def main(argv=None):
         else:
             app.train(cfg, resume_dir=args.resume, export_best=args.export)
     except INPUT_ERRORS as error:
-        print(f"error: {one_line(error)}", file=sys.stderr)
-        return INPUT_ERROR_EXIT
+        return report(error)
     except Interrupted as stop:
         print(f"\ninterrupted: progress saved to {stop.run_dir}/last.pt; continue with\n"
               f"  {resume_command(stop.run_dir)}", file=sys.stderr)
@@ -94,16 +89,6 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return NonFiniteLoss.exit_code
     return 0
-
-
-def one_line(error):
-    """The message of a bad-input exception on one line; an OSError names its file."""
-    if isinstance(error, OSError) and error.strerror:
-        where = f"{error.filename!r}: " if error.filename is not None else ""
-        text = f"{where}{error.strerror}"
-    else:
-        text = str(error) or type(error).__name__
-    return " ".join(text.split())
 
 
 def resume_command(run_dir):

@@ -21,6 +21,7 @@ import os
 import re
 import sys
 
+from engine.errors import INPUT_ERRORS, report
 from fileio import write_text_atomic
 from report import prose
 from report.labels import MYMODEL
@@ -109,9 +110,8 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         path = build(args.runs, args.out)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     print(f"wrote {path}")
     return 0
 

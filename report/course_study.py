@@ -13,6 +13,7 @@ import math
 import os
 import sys
 
+from engine.errors import INPUT_ERRORS, report
 from fileio import atomic_path, write_text_atomic
 from report.figures import _pyplot, plot_per_class
 from report.labels import method_name
@@ -152,9 +153,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         print(build(args.runs, args.out), end="")
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     return 0
 
 

@@ -363,6 +363,21 @@ class BadInputTableTest(unittest.TestCase):
                 code, _, err = call_main("--config", self.config, "--dry-run")
                 self.assertEqual((code, err.strip()), (2, expected))
 
+    def test_the_tools_share_main_py_s_error_line(self):
+        """A tool's OSError names its file exactly as main.py does, with exit code 2."""
+        import tools.grade
+        import tools.export_imagefolder
+        error = PermissionError(13, "Permission denied", "/x/y")
+        calls = [("tools.grade.grade", tools.grade.main, ["c.pth", "--data", "d"]),
+                 ("data.load_cifar10", tools.export_imagefolder.main,
+                  ["--out", os.path.join(self.tmp.name, "new")])]
+        for target, tool_main, argv in calls:
+            with self.subTest(target=target), mock.patch(target, side_effect=error):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err):
+                    code = tool_main(argv)
+                self.assertEqual((code, err.getvalue()), (2, "error: '/x/y': Permission denied\n"))
+
 
 class StopMessagesTest(unittest.TestCase):
     """Ctrl-C / SIGTERM and a diverging loss, in-process: what the last lines say."""

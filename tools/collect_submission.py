@@ -18,6 +18,7 @@ import zipfile
 import torch
 
 import models
+from engine.errors import INPUT_ERRORS, report
 from fileio import atomic_path
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -138,9 +139,8 @@ def main(argv=None):
         os.makedirs(args.out, exist_ok=True)
         write_zip(os.path.join(args.out, "part1.zip"), part1)
         write_zip(os.path.join(args.out, "part2.zip"), part2)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     missing = [n for n in COURSE_MODELS if n not in packed]
     print(f"part1.zip: {', '.join(PART1.values())} ({len(part1)} files)")
     print(f"part2.zip: {', '.join(PART2)}, checkpoints/ ({len(part2)} files)")

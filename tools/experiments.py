@@ -37,6 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import data
 from data.seeding import make_generator
+from engine.errors import INPUT_ERRORS, report
 from fileio import write_text_atomic
 from models.block_cnn import CNN, ResNet
 from tools.experiment_figures import plot
@@ -390,9 +391,8 @@ def main(argv=None):
             return 0
         plot(args.results, args.out or args.results, log)
         return 0
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import numpy as np
 from PIL import Image
 
 import data
+from engine.errors import INPUT_ERRORS, report
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png"}
 
@@ -63,9 +64,8 @@ def main(argv=None):
         for split, image_set in (("train", train), ("test", test)):
             export(image_set, classes, os.path.join(args.out, split), args.format, args.quality)
             print(f"wrote {len(image_set)} images to {os.path.join(args.out, split)}")
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     return 0
 
 

@@ -20,6 +20,8 @@ import sys
 
 import torch
 
+from engine.errors import INPUT_ERRORS, report
+
 COURSE_MEAN = (0.4914, 0.4822, 0.4465)
 COURSE_STD = (0.2023, 0.1994, 0.2010)
 
@@ -136,9 +138,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         score, kind = grade(args.checkpoint, args.model, args.data, args.cifar10)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return report(exc)
     if kind != "state_dict":
         print(f"note: {args.checkpoint} is a run record; the grader needs a plain state dict",
               file=sys.stderr)

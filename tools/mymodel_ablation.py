@@ -20,6 +20,7 @@ import torch
 import data
 import models
 from data.split import stratified_split
+from engine.errors import INPUT_ERRORS, report
 from engine.builders import build_loss
 from engine.config import load_config
 from engine.schedule import lr_factor
@@ -97,9 +98,8 @@ def main(argv=None):
     try:
         cfg = load_config(args.config, base, warn=lambda line: None)
         bundle = data.build_data(cfg.data, cfg.seed)
-    except (ValueError, TypeError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as exc:
+        return report(exc)
     train_set = subset(bundle.train, args.train_images, cfg.seed)
     test_set = subset(bundle.test, args.test_images, cfg.seed)
     print(f"{len(train_set.labels)} training images x {args.epochs} epochs, "

@@ -33,6 +33,7 @@ import shlex
 import sys
 
 from bench.runner import BENCH_TABLE, DEFAULT_COMMAND, run_bench
+from engine.errors import INPUT_ERRORS, report
 from tools import archive, scheduler
 from tools.folders import check_output_folder
 from tools.grid import load_grid
@@ -112,9 +113,8 @@ def main(argv=None):
             check_output_folder(folder, "--outdir")
         for path in args.unpack:
             archive.unpack(path, log)
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     hint = shlex.join(["python", "-m", "tools.study", *_without_unpack(words)])
     status = 0
     with scheduler.sigterm_as_ctrl_c():
@@ -135,9 +135,8 @@ def main(argv=None):
             if path:
                 archive.pack(path, grid_list, results, state,
                              also=[os.path.join(results, BENCH_TABLE)], log=log)
-    except (ValueError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     return 0 if status == scheduler.INTERRUPTED and budget.used_up() else status
 
 

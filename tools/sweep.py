@@ -19,6 +19,7 @@ import os
 import shlex
 import sys
 
+from engine.errors import INPUT_ERRORS, report
 from tools import grid as grids
 from tools import scheduler
 from tools.folders import check_output_folder
@@ -75,9 +76,8 @@ def main(argv=None):
         scheduler.validate(items, args.extra)
         if not args.dry_list:
             check_output_folder(outdir, "--outdir")
-    except (ValueError, TypeError, OSError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+    except INPUT_ERRORS as error:
+        return report(error)
     if args.dry_list:
         print_plan(items, args.main, args.extra)
         return 0
