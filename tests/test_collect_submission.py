@@ -189,7 +189,8 @@ class PackedFilesTest(unittest.TestCase):
                     f.write("x")
             with mock.patch.object(collect_submission, "REPO", repo):
                 packed = sorted(name for source in ("data", "engine", "configs", "main.py")
-                                for _, name in collect_submission.files_under(source))
+                                for _, name in collect_submission.files_under(
+                                    source, collect_submission.PART2[source]))
         self.assertEqual(packed, ["configs/a.yaml", "configs/course/b.yaml", "data/__init__.py",
                                   "data/loader.py", "engine/__init__.py",
                                   "engine/config/__init__.py", "engine/config/schema.py",

@@ -25,9 +25,11 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The course's part 1 layout: its layers, optimizers, trainer and training script.
 PART1 = {"scratch/modules": "modules", "scratch/optimizer": "optimizer",
          "scratch/trainer.py": "trainer.py", "scratch/train.py": "train.py"}
-# Part 2: the handout's folders and main.py, plus everything main.py imports to run.
-PART2 = ["configs", "losses", "models", "main.py", "app", "data", "engine", "fileio",
-         "requirements.txt"]
+# Part 2: the handout's folders and main.py, plus everything main.py imports to run; each
+# folder with the file endings it contributes.
+CODE = (".py",)
+PART2 = {"configs": (".yaml", ".yml"), "losses": CODE, "models": CODE, "main.py": CODE,
+         "app": CODE, "data": CODE, "engine": CODE, "fileio": CODE, "requirements.txt": CODE}
 # Exported checkpoint name -> how the course's grader builds that model.
 COURSE_MODELS = {
     "twolayernet": lambda: models.TwoLayerNet(3072, 256, 10),
@@ -55,13 +57,13 @@ def check_checkpoint(path, build):
         raise ValueError(f"{path}: does not load into the course's model ({first})") from None
 
 
-def files_under(source):
-    """(path on disk, path in the archive) of every file of the repository path ``source``.
+def files_under(source, endings=CODE):
+    """(path on disk, path in the archive) of the repository path ``source``.
 
-    A Python package (a folder with ``__init__.py``) contributes its ``.py`` modules and those
-    of its subpackages only, so data kept inside one (``data/cifar10-jpeg``, a downloaded
-    ``data/cifar-10-batches-py``) is never packed; ``configs`` contributes its YAML files; any
-    other folder everything but compiled files and weights.
+    A file is itself. A folder contributes its files whose names end with one of ``endings``,
+    and those of its sub-folders; inside a Python package (a folder with ``__init__.py``) only
+    the subpackages are walked, so data kept in one (``data/cifar10-jpeg``, a downloaded
+    ``data/cifar-10-batches-py``) is never packed.
     """
     full = os.path.join(REPO, source)
     if os.path.isfile(full):
@@ -72,13 +74,7 @@ def files_under(source):
         subfolders[:] = sorted(s for s in subfolders if s not in SKIPPED and (
             not package or os.path.isfile(os.path.join(folder, s, "__init__.py"))))
         for name in sorted(names):
-            if package:
-                wanted = name.endswith(".py")
-            elif source == "configs":
-                wanted = name.endswith((".yaml", ".yml"))
-            else:
-                wanted = not name.endswith((".pyc", ".pth", ".pt"))
-            if wanted:
+            if name.endswith(endings):
                 path = os.path.join(folder, name)
                 yield path, os.path.relpath(path, REPO).replace(os.sep, "/")
 
@@ -102,7 +98,8 @@ def part1_entries():
 
 def part2_entries(checkpoint_dir):
     """The files of part2.zip and the names of the checkpoints in it (each one checked)."""
-    entries = [entry for source in PART2 for entry in files_under(source)]
+    entries = [entry for source, endings in PART2.items()
+               for entry in files_under(source, endings)]
     packed = []
     for name, build in COURSE_MODELS.items():
         path = os.path.join(checkpoint_dir, f"{name}.pth")
