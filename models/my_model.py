@@ -1,7 +1,8 @@
 """MyModel: our own small residual network for CIFAR-10, sized to train in under a quarter of an
-hour on a 2-core CPU (configs/mymodel.yaml: 77.6% test accuracy in 5 epochs, 11 minutes).
-Design: docs/mymodel.md; recipe search and ablation: report/course/README.md."""
+hour on a 2-core CPU (configs/mymodel.yaml). Design: docs/mymodel.md; recipe search and
+ablation: report/course/README.md."""
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -45,7 +46,8 @@ class Residual(nn.Module):
 
 
 class MyModel(nn.Module):
-    """Three residual stages behind a cheap stem, with an average-and-max pooled, scaled head.
+    """Three residual stages behind a PCA-initialised stem, with an average-and-max pooled,
+    scaled head that averages each image with its mirror image at evaluation.
 
     Layout (w = ``width``, shapes for a 32x32 input):
 
@@ -58,6 +60,10 @@ class MyModel(nn.Module):
     The choices, each switched off by one argument in tools/mymodel_ablation.py (numbers,
     and what each bought, in report/course/README.md):
 
+    - A stem whose filters start as the principal components of the training images' 3x3
+      patches, each with both signs (``pca_stem``; set by ``init_from_data``, which the
+      application calls before training): the first layer starts out separating what
+      varies most in real images, instead of random directions, and so do the ReLUs after it.
     - Only the stem runs at full resolution. Stage 1 pools *before* its widening convolution
       (``pool_first``), so that layer, the costliest in memory traffic on a CPU, works on a
       quarter of the pixels; the later stages pool after the convolution, where the maps are
@@ -77,7 +83,11 @@ class MyModel(nn.Module):
       saturated, and the classifier learns more slowly than the body. The scale multiplies
       the features, not the bias, and the linear layer stays the last module with
       parameters (``final_linear``, ``normed_classifier``).
-    - From scratch: PyTorch's default initialisation apart from the zeroed scales.
+    - Mirror averaging at evaluation (``mirror_average``): in eval mode the logits are the
+      mean of those of the image and of its left-right mirror, which the training's random
+      flips taught the network to classify alike. It doubles the cost of inference only.
+    - From scratch: PyTorch's default initialisation apart from the stem and the zeroed
+      scales.
 
     Size: at the default ``width=16`` with 3x32x32 inputs and 10 classes, 488,218 parameters
     and 25.2 M multiply-accumulates per image in the forward pass (convolutions and the
@@ -95,6 +105,8 @@ class MyModel(nn.Module):
             only with ``residual``.
         pool_first: stage 1 pools before its convolution (False: after, like the others).
         head_pool: "avgmax" or "max": the global pooling in front of the classifier.
+        pca_stem: ``init_from_data`` sets the stem's filters (False: it leaves them as built).
+        mirror_average: in eval mode, average the logits of x and of x mirrored left-right.
 
     Input (N, C, H, W) with H, W >= ``min_image_size``; output logits (N, num_classes).
     """
@@ -102,12 +114,15 @@ class MyModel(nn.Module):
     min_image_size = 8      # three 2x2 poolings must leave at least one pixel
 
     def __init__(self, in_channels=3, num_classes=10, width=16, logit_scale=0.5,
-                 residual=True, zero_init=True, pool_first=True, head_pool="avgmax"):
+                 residual=True, zero_init=True, pool_first=True, head_pool="avgmax",
+                 pca_stem=True, mirror_average=True):
         super().__init__()
         if head_pool not in ("avgmax", "max"):
             raise ValueError(f"head_pool: got {head_pool!r}; expected avgmax or max")
         self.logit_scale = logit_scale
         self.head_pool = head_pool
+        self.pca_stem = pca_stem
+        self.mirror_average = mirror_average
         block = lambda channels: Residual(channels, skip=residual, zero_init=zero_init)
         self.stem = ConvBlock(in_channels, width)
         self.stage1 = nn.Sequential(
@@ -132,5 +147,42 @@ class MyModel(nn.Module):
         return torch.cat([out.mean(dim=(2, 3)), peak], dim=1)
 
     def forward(self, x):
-        """x (N, C, H, W) -> logits (N, num_classes)."""
-        return self.fc(self.features(x) * self.logit_scale)
+        """x (N, C, H, W) -> logits (N, num_classes); in eval mode with ``mirror_average``,
+        the mean of the logits of x and of x.flip(3), computed as one batch of 2N."""
+        if self.training or not self.mirror_average:
+            return self.fc(self.features(x) * self.logit_scale)
+        logits = self.fc(self.features(torch.cat([x, x.flip(3)])) * self.logit_scale)
+        return (logits[:len(x)] + logits[len(x):]) / 2
+
+    @torch.no_grad()
+    def init_from_data(self, images, chunk=500):
+        """Set the stem's filters to the principal components of the 3x3 patches of ``images``.
+
+        Filters 2i and 2i + 1 are component i (unit length, largest variance first) and its
+        negative, for i < min(width // 2, 9 C); with more filters than that, the rest keep
+        their initialisation. A no-op when the model was built with ``pca_stem=False``.
+
+        Args:
+            images: float (N, C, H, W), normalised as the training batches are (a few thousand
+                training images are plenty; they are read ``chunk`` at a time).
+        """
+        if not self.pca_stem:
+            return
+        weight = self.stem[0].weight                   # (w, C, 3, 3)
+        dims = weight[0].numel()
+        covariance = torch.zeros(dims, dims, dtype=torch.float64)
+        total = torch.zeros(dims, dtype=torch.float64)
+        count = 0
+        for start in range(0, len(images), chunk):
+            patches = F.unfold(images[start:start + chunk].double().cpu(), 3)  # (n, 9C, L)
+            patches = patches.transpose(1, 2).reshape(-1, dims)
+            covariance += patches.T @ patches
+            total += patches.sum(0)
+            count += len(patches)
+        mean = total / count
+        covariance = covariance / count - torch.outer(mean, mean)
+        _, vectors = torch.linalg.eigh(covariance)     # ascending eigenvalues
+        kept = min(weight.shape[0] // 2, dims)
+        components = vectors.flip(1)[:, :kept].T.reshape(kept, *weight.shape[1:])
+        signed = torch.stack([components, -components], dim=1).flatten(0, 1)
+        weight[:2 * kept] = signed.to(weight.dtype)

@@ -42,7 +42,8 @@ def count(model):
 
 
 def macs(model):
-    model.eval()
+    """Multiply-accumulates of one forward pass of one image (training mode: one view)."""
+    model.train()
     with FlopCounterMode(display=False) as counter, torch.no_grad():
         model(torch.zeros(1, 3, 32, 32))
     return counter.get_total_flops() // 2
@@ -78,7 +79,7 @@ class MyModelTest(unittest.TestCase):
         torch.testing.assert_close(graded.eval()(x), trained.eval()(x))
 
     def test_head_pools_average_and_max_and_scales_features_not_bias(self):
-        model = models.MyModel(width=4).eval()
+        model = models.MyModel(width=4, mirror_average=False).eval()
         x = torch.randn(3, 3, 32, 32)
         body = nn.Sequential(model.stem, model.stage1, model.stage2, model.stage3)
         maps = body(x)                                                    # (3, 32, 4, 4)
@@ -86,9 +87,51 @@ class MyModelTest(unittest.TestCase):
         pooled = torch.cat([flat.sum(2) / 16, flat.max(2).values], dim=1)  # (3, 64)
         expected = 0.5 * pooled @ model.fc.weight.T + model.fc.bias
         torch.testing.assert_close(model(x), expected)
-        peak = models.MyModel(width=4, head_pool="max", logit_scale=1.0).eval()
+        peak = models.MyModel(width=4, head_pool="max", logit_scale=1.0,
+                               mirror_average=False).eval()
         maps = nn.Sequential(peak.stem, peak.stage1, peak.stage2, peak.stage3)(x)
         torch.testing.assert_close(peak(x), maps.amax((2, 3)) @ peak.fc.weight.T + peak.fc.bias)
+
+    def test_evaluation_averages_the_logits_of_the_image_and_its_mirror(self):
+        torch.manual_seed(0)
+        model = models.MyModel(width=4)
+        single = models.MyModel(width=4, mirror_average=False)
+        single.load_state_dict(model.state_dict())
+        x = torch.randn(3, 3, 32, 32)
+        model.eval(), single.eval()
+        torch.testing.assert_close(model(x), (single(x) + single(x.flip(3))) / 2)
+        torch.testing.assert_close(model(x.flip(3)), model(x))
+        self.assertGreater((single(x.flip(3)) - single(x)).abs().max().item(), 1e-3)
+        model.train(), single.train()
+        torch.testing.assert_close(model(x), single(x))          # training: one view
+
+    def test_pca_stem_holds_the_signed_principal_components_of_3x3_patches(self):
+        rng = np.random.default_rng(0)
+        mixing = rng.normal(size=(3, 3))                # correlated colour channels
+        images = np.einsum("ij,njhw->nihw", mixing, rng.normal(size=(40, 3, 10, 10)))
+        images[:, :, :, 1:] += 0.8 * images[:, :, :, :-1]   # and neighbouring pixels
+        images += np.array([1.5, -0.5, 0.7])[None, :, None, None]  # a mean to remove
+        patches = np.stack([images[:, :, i:i + 3, j:j + 3].reshape(40, 27)
+                            for i in range(8) for j in range(8)], axis=1).reshape(-1, 27)
+        eigenvalues, vectors = np.linalg.eigh(np.cov(patches, rowvar=False, bias=True))
+        expected = vectors[:, ::-1].T                   # (27, 27), largest variance first
+        for width in (16, 64):
+            with self.subTest(width=width):
+                torch.manual_seed(0)
+                model = models.MyModel(width=width)
+                built = model.stem[0].weight.detach().clone()
+                model.init_from_data(torch.tensor(images, dtype=torch.float32), chunk=7)
+                filters = model.stem[0].weight.detach().double().flatten(1).numpy()
+                kept = min(width // 2, 27)
+                for i in range(kept):
+                    sign = np.sign(filters[2 * i] @ expected[i])
+                    np.testing.assert_allclose(sign * filters[2 * i], expected[i], atol=1e-4)
+                    np.testing.assert_allclose(filters[2 * i + 1], -filters[2 * i])
+                torch.testing.assert_close(model.stem[0].weight[2 * kept:], built[2 * kept:])
+        untouched = models.MyModel(width=4, pca_stem=False)
+        before = untouched.stem[0].weight.detach().clone()
+        untouched.init_from_data(torch.tensor(images, dtype=torch.float32))
+        torch.testing.assert_close(untouched.stem[0].weight, before)
 
     def test_zero_init_residual_starts_as_identity(self):
         block = Residual(6)

@@ -179,7 +179,10 @@ class TauNormEvaluationTest(unittest.TestCase):
         model.load_state_dict(weights(os.path.join(run_dir, "best.pt")))
         model.eval()
         captured = []
-        model.fc.register_forward_hook(lambda module, args, out: captured.append(args[0]))
+        # MyModel evaluates each image and its mirror as one batch of 2n and averages the
+        # logits: the classifier's effective input is the mean of the two views' features.
+        model.fc.register_forward_hook(lambda module, args, out: captured.append(
+            (args[0][:len(args[0]) // 2] + args[0][len(args[0]) // 2:]) / 2))
         image_set = getattr(bundle, split)
         loader = data.BatchLoader(image_set, 1000, device="cpu", mean=bundle.mean,
                                   std=bundle.std, train=False, augment=False)
