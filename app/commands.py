@@ -94,6 +94,9 @@ def _train(cfg, state, resume_dir, context, export_best):
     two_stage = bool(cfg.train.init_from)
     model = _build_model(cfg, bundle, classifier_scales=not two_stage)
     init_from = stage2.start_from(cfg, bundle, model) if two_stage else None
+    if state is None and not two_stage and hasattr(model, "init_from_data"):
+        model.init_from_data(data.training_sample(bundle.train, bundle.mean, bundle.std,
+                                                  cfg.seed))   # MyModel's PCA stem
     if state is not None:
         ckpt.check_compatible(state, os.path.join(resume_dir, "last.pt"), cfg.model.name,
                               bundle.num_classes, model)
@@ -238,7 +241,9 @@ def _loader(cfg, bundle, image_set, context, train):
     d = cfg.data
     augmentation = dict(mix=d.mix, mix_alpha=d.mix_alpha, mix_until=d.mix_until,
                         cutout=d.cutout, randaugment_ops=d.randaugment_ops,
-                        randaugment_magnitude=d.randaugment_magnitude) if train else {}
+                        randaugment_magnitude=d.randaugment_magnitude,
+                        downscale_size=d.downscale_size,
+                        downscale_until=d.downscale_until) if train else {}
     return data.BatchLoader(
         image_set,
         cfg.train.batch_size if train else max(cfg.train.batch_size, EVAL_BATCH_SIZE),

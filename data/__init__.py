@@ -16,6 +16,7 @@ from data.mix import MIX_MODES, cutmix_box, mix_batch, mixed_targets, sample_mix
 from data.randaugment import OPS as RANDAUGMENT_OPS
 from data.randaugment import randaugment, sample_randaugment
 from data.samplers import STRATEGIES, epoch_indices
+from data.seeding import make_generator
 from data.split import stratified_split
 from data.synthetic import make_synthetic
 
@@ -31,7 +32,7 @@ __all__ = [
     "load_cifar10", "load_cifar100", "load_image_folder", "long_tail_counts",
     "long_tail_indices", "make_synthetic", "mix_batch", "mixed_targets", "normalize",
     "randaugment", "sample_crop_flip", "sample_cutout", "sample_mix",
-    "sample_randaugment", "stratified_split",
+    "sample_randaugment", "stratified_split", "training_sample",
 ]
 
 
@@ -79,6 +80,15 @@ def build_data(data_cfg, seed):
     else:
         mean, std = channel_stats(train.images)
     return DataBundle(train, val, test, classes, mean, std)
+
+
+def training_sample(image_set, mean, std, seed, count=5000):
+    """A seeded random sample of ``count`` (or all, if fewer) images of ``image_set``,
+    normalised with ``mean`` and ``std``: float32 (count, C, H, W), for data-dependent
+    initialisation (MyModel's PCA stem). The draw depends on ``seed`` alone."""
+    images = image_set.images
+    order = torch.randperm(len(images), generator=make_generator(seed, "training sample"))
+    return normalize(images[order[:count]], mean, std)
 
 
 def channel_stats(images):

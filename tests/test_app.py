@@ -7,6 +7,8 @@ from collections import namedtuple
 from unittest import mock
 
 import app
+import data
+import models
 from engine.config import load_config
 from tests.runs_helper import synthetic_config, train_quietly
 
@@ -54,6 +56,30 @@ class MethodsTest(unittest.TestCase):
         self.assertEqual(sum(map(sum, adjusted["confusion"])), 40)
         self.assertEqual(metrics["test"]["confusion"],
                          self.train("plain-again", [])["test"]["confusion"])
+
+
+class MyModelRecipeTest(unittest.TestCase):
+    """A fresh MyModel run starts its stem from a training sample and downscales its first
+    epoch."""
+
+    def test_fresh_run_initialises_the_stem_from_a_training_sample(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            config = synthetic_config(tmp, model={"name": "mymodel", "width": 4},
+                                      data={"val_fraction": 0, "downscale_size": 8,
+                                            "downscale_until": 1},
+                                      train={"epochs": 2, "warmup_epochs": 0,
+                                             "milestones": []})
+            cfg = load_config(config)
+            real = models.MyModel.init_from_data
+            with mock.patch.object(models.MyModel, "init_from_data", autospec=True,
+                                   side_effect=real) as init:
+                run_dir, metrics = train_quietly(cfg)
+            self.assertTrue(metrics["finished"])
+            self.assertEqual(init.call_count, 1)
+            bundle = data.build_data(cfg.data, cfg.seed)
+            expected = data.training_sample(bundle.train, bundle.mean, bundle.std, cfg.seed)
+            self.assertEqual(expected.shape, (len(bundle.train), 3, 16, 16))
+            self.assertTrue(init.call_args.args[1].equal(expected))
 
 
 class FullDiskTest(unittest.TestCase):
