@@ -6,7 +6,8 @@ generator seeded by ``(seed, epoch)`` alone, so a given (seed, epoch) always yie
 
 A training batch goes through, in this order: random crop and flip (uint8), RandAugment (uint8),
 normalisation (float32), Cutout (zeros after normalisation: the mean colour, as DeVries & Taylor
-apply it), then mixup or CutMix with a partner permutation of the global batch.
+apply it), mixup or CutMix with a partner permutation of the global batch, then, in the epochs
+before ``downscale_until``, a bilinear, antialiased resize to ``downscale_size`` pixels.
 
 Distributed data parallel: ``batch_size`` is the GLOBAL batch. Every rank draws the same global
 order and parameters and takes its contiguous shard of ``batch_size // world_size`` images of each
@@ -19,6 +20,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
 from data.augment import crop_flip, cutout, normalize, sample_crop_flip, sample_cutout
 from data.mix import MixPlan, mix_batch, mixed_targets, sample_mix
@@ -72,6 +74,9 @@ class BatchLoader:
         randaugment_ops: RandAugment's operations per image; 0 = off (images with 1 or 3
             channels only).
         randaugment_magnitude: RandAugment's magnitude, 0..30.
+        downscale_size: side in pixels of the training batches of the epochs (0-based) before
+            ``downscale_until``, smaller than the images; 0 = off.
+        downscale_until: the first epoch of full-size batches.
 
     Iterating yields (images float32 (B, C, H, W) normalised, targets) on ``device``,
     B = batch_size // world_size (the last batch may be smaller when drop_last is False);
@@ -82,8 +87,10 @@ class BatchLoader:
     def __init__(self, image_set, batch_size, *, device, mean, std, train, augment,
                  sampler="instance", sampler_epoch=0, seed=0, drop_last=False, rank=0,
                  world_size=1, num_classes=None, mix="none", mix_alpha=1.0, mix_until=0,
-                 cutout=0, randaugment_ops=0, randaugment_magnitude=9):
-        if not train and (augment or mix != "none" or cutout or randaugment_ops):
+                 cutout=0, randaugment_ops=0, randaugment_magnitude=9, downscale_size=0,
+                 downscale_until=0):
+        if not train and (augment or mix != "none" or cutout or randaugment_ops
+                          or downscale_size):
             raise ValueError("augmentation and mixing apply to training loaders only")
         if batch_size < 1 or batch_size % world_size:
             raise ValueError(f"batch_size {batch_size} must be a positive multiple of world_size "
@@ -105,6 +112,11 @@ class BatchLoader:
             raise ValueError(f"data.randaugment_ops: got {randaugment_ops}; expected 0 for images "
                              f"with {channels} channels (RandAugment's colour operations take 1 "
                              "or 3)")
+        side = min(image_set.images.shape[-2:])
+        if downscale_size and not downscale_size < side:
+            raise ValueError(f"data.downscale_size: got {downscale_size}; expected a side "
+                             f"smaller than the {side}-pixel images")
+        self.downscale_size, self.downscale_until = downscale_size, downscale_until
         self.mix, self.mix_alpha, self.mix_until = mix, mix_alpha, mix_until
         self.cutout = cutout
         self.randaugment_ops, self.randaugment_magnitude = randaugment_ops, randaugment_magnitude
@@ -138,11 +150,19 @@ class BatchLoader:
             images = self._images(plan, own, own)
             labels = self.labels[plan.order[own]]
             if self.mix == "none":
-                yield images, labels
+                targets = labels
             elif plan.mix is None:
-                yield images, mixed_targets(labels, labels, 1.0, self.num_classes)
+                targets = mixed_targets(labels, labels, 1.0, self.num_classes)
             else:
-                yield self._mixed(plan, batch, begin, own, images, labels)
+                images, targets = self._mixed(plan, batch, begin, own, images, labels)
+            yield self._downscaled(images), targets
+
+    def _downscaled(self, images):
+        """``images`` resized to ``downscale_size`` in the epochs before ``downscale_until``."""
+        if not self.downscale_size or self.epoch >= self.downscale_until:
+            return images
+        return F.interpolate(images, size=self.downscale_size, mode="bilinear",
+                             align_corners=False, antialias=True)
 
     def _epoch_plan(self, n):
         """Draw the epoch's order and parameters from the (seed, epoch) generator, in a fixed

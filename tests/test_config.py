@@ -33,7 +33,7 @@ DOCUMENTED_DEFAULTS = {
         "imbalance": {"profile": "none", "factor": 1.0},
         "val_fraction": 0.1, "augment": True, "mean": None, "std": None, "sampler": "instance", "sampler_epoch": 0,
         "mix": "none", "mix_alpha": 1.0, "mix_until": 0, "cutout": 0, "randaugment_ops": 0,
-        "randaugment_magnitude": 9,
+        "randaugment_magnitude": 9, "downscale_size": 0, "downscale_until": 0,
         "synthetic": {"num_classes": 10, "train_per_class": 100, "test_per_class": 20,
                       "image_size": 32, "channels": 3},
     },
@@ -859,6 +859,45 @@ class MixConfigTest(TempDirTest):
             load_config(self.path, [f"data.mix_until={until}"], warn=lines.append)
             self.assertEqual(lines, [])
 
+
+class DownscaleConfigTest(TempDirTest):
+    """data.downscale_size / downscale_until: any-size models only, a first full-size epoch."""
+
+    def setUp(self):
+        super().setUp()
+        self.path = self.write("small.yaml", "model: {name: mymodel}\ntrain: {epochs: 8, "
+                                             "warmup_epochs: 1, milestones: []}\n")
+
+    def test_a_downscaled_start_is_accepted_for_any_size_models(self):
+        for name in ("mymodel", "resnet32"):
+            with self.subTest(name=name):
+                lines = []
+                cfg = load_config(self.path, [f"model.name={name}", "data.downscale_size=24",
+                                              "data.downscale_until=5"], warn=lines.append)
+                self.assertEqual((cfg.data.downscale_size, cfg.data.downscale_until), (24, 5))
+                self.assertEqual(lines, [])
+
+    def test_bad_combinations_are_refused_on_one_line(self):
+        cases = [(["data.downscale_size=24", "model.name=vanillacnn"],
+                  "data.downscale_size: got 24; expected 0 with model.name vanillacnn ("),
+                 (["data.downscale_size=24"],
+                  "data.downscale_until: got 0; expected the first full-size epoch (>= 1)"),
+                 (["data.downscale_until=3"],
+                  "data.downscale_until: got 3; expected 0 without data.downscale_size"),
+                 (["data.downscale_size=4", "data.downscale_until=3"],
+                  "data.downscale_size: got 4; expected an integer 0 (off) or >= 8")]
+        for overrides, fragment in cases:
+            with self.subTest(overrides=overrides):
+                message = self.assert_user_error(lambda: load_config(self.path, overrides),
+                                                 fragment)
+                self.assertNotIn("\n", message)
+
+    def test_no_full_size_epoch_warns(self):
+        lines = []
+        load_config(self.path, ["data.downscale_size=16", "data.downscale_until=8"],
+                    warn=lines.append)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("data.downscale_until: 8 is not below train.epochs"))
 
 
 class SerialisationTest(TempDirTest):

@@ -3,6 +3,7 @@ rank shards of data-parallel training."""
 import unittest
 
 import torch
+import torch.nn.functional as F
 
 from data import BatchLoader, ImageSet, normalize
 
@@ -104,6 +105,25 @@ class BatchLoaderTest(unittest.TestCase):
             self.assertEqual(len(shards[0][b][1]), 4)
             self.assertTrue(torch.equal(torch.cat([shards[0][b][0], shards[1][b][0]]), x))
             self.assertTrue(torch.equal(torch.cat([shards[0][b][1], shards[1][b][1]]), y))
+
+    def test_downscaled_epochs_are_the_full_size_batches_resized(self):
+        images = torch.randint(0, 256, (N, 2, 12, 12), dtype=torch.uint8)
+        image_set = ImageSet(images, torch.arange(N) % CLASSES)
+        options = dict(augment=True, seed=3, mix="mixup", num_classes=CLASSES)
+        small = loader(image_set, downscale_size=8, downscale_until=2, **options)
+        full = loader(image_set, **options)
+        for number in (0, 1, 2):
+            for (x, y), (x_full, y_full) in zip(epoch(small, number), epoch(full, number)):
+                expected = x_full if number == 2 else F.interpolate(
+                    x_full, size=8, mode="bilinear", align_corners=False, antialias=True)
+                torch.testing.assert_close(x, expected)
+                torch.testing.assert_close(y, y_full)
+        self.assertEqual(epoch(small, 0)[0][0].shape, (16, 2, 8, 8))
+        with self.assertRaisesRegex(ValueError, "downscale_size: got 12; expected a side "
+                                                "smaller than the 12-pixel images"):
+            loader(image_set, downscale_size=12, downscale_until=1)
+        with self.assertRaises(ValueError):
+            loader(image_set, train=False, downscale_size=8, downscale_until=1)
 
     def test_invalid_arguments(self):
         with self.assertRaises(ValueError):

@@ -7,8 +7,8 @@ import os
 from typing import Dict, List, Literal, Optional, get_args, get_origin
 
 from engine.config.errors import ConfigError, ConfigTypeError
-from engine.config.schema import (BLOCK_MODEL_NAMES, HARD_LABEL_LOSSES, LOSS_NAMES,
-                                  TYPE_NAMES, ModelConfig, leaf_fields)
+from engine.config.schema import (ANY_SIZE_MODEL_NAMES, BLOCK_MODEL_NAMES, HARD_LABEL_LOSSES,
+                                  LOSS_NAMES, TYPE_NAMES, ModelConfig, leaf_fields)
 
 # Bytes per generated pixel: the uint8 images kept, and the float32 template, noise and sum
 # that generating the larger split holds at once (data/synthetic.py).
@@ -92,6 +92,7 @@ def _relations(cfg):
         raise ConfigError("eval.few_shot", cfg.eval.few_shot,
                           f"an integer <= eval.many_shot ({cfg.eval.many_shot})")
     warnings.extend(_mix_rules(cfg))
+    warnings.extend(_downscale_rules(cfg))
     _classifier_rules(cfg)
     _block_model_rule(cfg.model)
     _normalisation_rule(cfg.data)
@@ -228,6 +229,28 @@ def _mix_rules(cfg):
     if data.mix_until >= cfg.train.epochs:
         return [f"data.mix_until: {data.mix_until} is not below train.epochs "
                 f"({cfg.train.epochs}); {data.mix} runs in every epoch of this run"]
+    return []
+
+
+def _downscale_rules(cfg):
+    """Downscaled epochs need a model that takes any image size and a last downscaled epoch;
+    without data.downscale_size, data.downscale_until must stay 0 (it would do nothing)."""
+    data = cfg.data
+    if not data.downscale_size:
+        if data.downscale_until:
+            raise ConfigError("data.downscale_until", data.downscale_until,
+                              "0 without data.downscale_size (nothing is downscaled)")
+        return []
+    if cfg.model.name not in ANY_SIZE_MODEL_NAMES:
+        raise ConfigError("data.downscale_size", data.downscale_size,
+                          f"0 with model.name {cfg.model.name} (its classifier expects one "
+                          f"image size; {', '.join(ANY_SIZE_MODEL_NAMES)} take any)")
+    if not data.downscale_until:
+        raise ConfigError("data.downscale_until", 0, "the first full-size epoch (>= 1) with "
+                          "data.downscale_size")
+    if data.downscale_until >= cfg.train.epochs:
+        return [f"data.downscale_until: {data.downscale_until} is not below train.epochs "
+                f"({cfg.train.epochs}); no epoch of this run trains on full-size images"]
     return []
 
 

@@ -19,6 +19,8 @@ from typing import Dict, List, Literal, Optional, get_type_hints
 
 # Models built from the block keys (model.channels ... model.bottleneck); the others ignore them.
 BLOCK_MODEL_NAMES = ("cnn", "resnetbuilder")
+# Models that end in global pooling, so that they take images of any size (data.downscale_size).
+ANY_SIZE_MODEL_NAMES = ("mymodel", "resnet20", "resnet32", "resnet44", "resnet56", "resnet110")
 MODEL_NAMES = ("twolayernet", "vanillacnn", "mymodel",
                "resnet20", "resnet32", "resnet44", "resnet56", "resnet110", *BLOCK_MODEL_NAMES)
 # model.conv_params: the nn.Conv2d arguments it may give, each with its smallest value.
@@ -172,6 +174,13 @@ class DataConfig:
                                *_at_least(0, " (0 = off)"))
     randaugment_magnitude: int = key(9, "RandAugment's magnitude M (torchvision's scale)",
                                      lambda v: 0 <= v <= 30, "in [0, 30]")
+    downscale_size: int = key(
+        0, "side in pixels the training images are resized to (bilinear, antialiased) in "
+        "the epochs before data.downscale_until (progressive resizing: cheaper early epochs, "
+        "full-size images at the end and at test time); 0 = off; mymodel and resnet* only",
+        lambda v: v == 0 or v >= 8, "0 (off) or >= 8")
+    downscale_until: int = key(0, "the first epoch that trains on full-size images again "
+                               "(with data.downscale_size)", *_at_least(0))
     synthetic: SyntheticConfig = section(SyntheticConfig)
 
 
