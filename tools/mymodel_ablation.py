@@ -6,10 +6,11 @@ scored on the same stratified subset of the test set. Rows print as they finish:
 
     python -m tools.mymodel_ablation --data data/cifar10-jpeg   # 10k images x 3 epochs, 5k test
 
-The variants (models/my_model.py's switches, and two of the recipe's): the full model; no
-identity skips in the residual blocks; residual branches not zero-initialised; stage 1 pooling
-after its convolution; a max-pooled head only; no logit scale, and the smaller scale 1/8; plain
-cross-entropy instead of label smoothing.
+The variants (models/my_model.py's switches, and three of the recipe's): the full model; no
+PCA stem; no mirror averaging at evaluation; no identity skips in the residual blocks;
+residual branches not zero-initialised; stage 1 pooling after its convolution; a max-pooled
+head only; no logit scale, and the smaller scale 1/8; plain cross-entropy instead of label
+smoothing; every epoch at full size instead of the downscaled early epochs.
 """
 import argparse
 import sys
@@ -28,6 +29,8 @@ from engine.schedule import lr_factor
 # name -> (MyModel keyword arguments, config overrides of the recipe)
 VARIANTS = {
     "MyModel (every choice on)": ({}, []),
+    "no PCA stem": ({"pca_stem": False}, []),
+    "no mirror averaging": ({"mirror_average": False}, []),
     "no identity skips": ({"residual": False}, []),
     "no zero-init of branches": ({"zero_init": False}, []),
     "stage 1 pools after conv": ({"pool_first": False}, []),
@@ -35,6 +38,7 @@ VARIANTS = {
     "no logit scale (1.0)": ({"logit_scale": 1.0}, []),
     "logit scale 1/8": ({"logit_scale": 0.125}, []),
     "cross-entropy, no smoothing": ({}, ["loss.name=ce"]),
+    "no downscaled epochs": ({}, ["data.downscale_size=0", "data.downscale_until=0"]),
 }
 
 
@@ -56,13 +60,16 @@ def train_and_score(cfg, bundle, train_set, test_set, model_kwargs):
     torch.manual_seed(cfg.seed)
     model = models.MyModel(bundle.input_shape[0], bundle.num_classes, width=cfg.model.width,
                            **model_kwargs)
+    model.init_from_data(data.training_sample(train_set, bundle.mean, bundle.std, cfg.seed))
     criterion = build_loss(cfg.loss, bundle.cls_num_list)
     t = cfg.train
     optimizer = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum,
                                 nesterov=t.nesterov, weight_decay=t.weight_decay)
     loader = data.BatchLoader(train_set, t.batch_size, device="cpu", mean=bundle.mean,
                               std=bundle.std, train=True, augment=cfg.data.augment,
-                              seed=cfg.seed, drop_last=True, num_classes=bundle.num_classes)
+                              seed=cfg.seed, drop_last=True, num_classes=bundle.num_classes,
+                              downscale_size=cfg.data.downscale_size,
+                              downscale_until=cfg.data.downscale_until)
     for epoch in range(t.epochs):
         model.train()
         loader.set_epoch(epoch)
