@@ -64,6 +64,14 @@ class TestGrids(unittest.TestCase):
         with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
             experiments.parse_args(["run-exp", "-n", "e", "-K", "0", "-L", "2", "-P", "3"])
 
+    def test_ctrl_c_is_one_message_and_exit_130(self):
+        with mock.patch.object(experiments, "run_grid", side_effect=KeyboardInterrupt):
+            status, _, err = run_main(["run-grid", "exp1_1"])
+        self.assertEqual(status, 130)
+        self.assertEqual(err.strip().splitlines(), [
+            "interrupted: finished runs are kept in their JSON files; the same command "
+            "continues, starting the interrupted run again"])
+
 
 class TestRuns(unittest.TestCase):
     @classmethod

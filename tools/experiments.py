@@ -37,7 +37,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import data
 from data.seeding import make_generator
-from engine.errors import INPUT_ERRORS, report
+from engine.errors import INPUT_ERRORS, Interrupted, report
 from fileio import write_text_atomic
 from models.block_cnn import CNN, ResNet
 from tools.experiment_figures import plot
@@ -393,6 +393,10 @@ def main(argv=None):
         return 0
     except INPUT_ERRORS as error:
         return report(error)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished runs are kept in their JSON files; the same command "
+              "continues, starting the interrupted run again", file=sys.stderr)
+        return Interrupted.exit_code
 
 
 if __name__ == "__main__":
