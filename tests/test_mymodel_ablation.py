@@ -6,6 +6,7 @@ import re
 import tempfile
 import unittest
 
+from engine.config import load_config
 from tests.runs_helper import write_image_folder
 from tools import mymodel_ablation
 
@@ -13,7 +14,7 @@ from tools import mymodel_ablation
 class MyModelAblationTest(unittest.TestCase):
     def test_rows_are_measured_against_the_full_model(self):
         with tempfile.TemporaryDirectory() as root:
-            write_image_folder(root, 3, 30, 16)               # 90 images: one batch of 64
+            write_image_folder(root, 3, 30, 32)               # 90 images: one batch of 64
             out, err = io.StringIO(), io.StringIO()
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
                 status = mymodel_ablation.main([
@@ -30,6 +31,18 @@ class MyModelAblationTest(unittest.TestCase):
         for accuracy in (full, scaled):                       # a count of the 90 images
             correct = float(accuracy) * 0.9
             self.assertAlmostEqual(correct, round(correct), delta=0.01)
+
+    def test_the_downscaled_share_of_the_recipe_is_kept_in_a_shorter_budget(self):
+        recipe = load_config("configs/mymodel.yaml")
+        self.assertEqual((recipe.data.downscale_until, recipe.train.epochs), (5, 8))
+        self.assertEqual(mymodel_ablation.squeezed_downscale(recipe, 3),
+                         ["data.downscale_until=2"])
+        self.assertEqual(mymodel_ablation.squeezed_downscale(recipe, 2),
+                         ["data.downscale_until=1"])
+        self.assertEqual(mymodel_ablation.squeezed_downscale(recipe, 16),
+                         ["data.downscale_until=10"])
+        self.assertEqual(mymodel_ablation.squeezed_downscale(recipe, 1),
+                         ["data.downscale_size=0", "data.downscale_until=0"])
 
     def test_missing_data_folder_is_a_one_line_error(self):
         err = io.StringIO()

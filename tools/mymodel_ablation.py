@@ -1,7 +1,8 @@
 """MyModel's ablation: each design choice switched off in turn, all at one small CPU budget.
 
 Every variant trains from the same seed, on the same stratified subset of the training set,
-with the recipe of ``configs/mymodel.yaml`` (its schedule squeezed into ``--epochs``), and is
+with the recipe of ``configs/mymodel.yaml`` (its schedule and its share of downscaled epochs
+squeezed into ``--epochs``), and is
 scored on the same stratified subset of the test set. Rows print as they finish:
 
     python -m tools.mymodel_ablation --data data/cifar10-jpeg   # 10k images x 3 epochs, 5k test
@@ -89,6 +90,18 @@ def train_and_score(cfg, bundle, train_set, test_set, model_kwargs):
     return correct / len(test_set.labels), time.process_time() - start
 
 
+def squeezed_downscale(recipe, epochs):
+    """Overrides that keep the recipe's share of downscaled epochs in ``epochs`` epochs (at
+    least one downscaled and one full-size epoch): 5 of 8 become 2 of 3; one epoch is
+    full-size."""
+    if not recipe.data.downscale_size:
+        return []
+    if epochs < 2:
+        return ["data.downscale_size=0", "data.downscale_until=0"]
+    share = recipe.data.downscale_until / recipe.train.epochs
+    return [f"data.downscale_until={min(max(round(share * epochs), 1), epochs - 1)}"]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tools.mymodel_ablation",
                                      description=__doc__.splitlines()[0])
@@ -103,6 +116,8 @@ def main(argv=None):
     base = ["data.dataset=imagefolder", f"data.root={args.data}", "data.val_fraction=0",
             f"train.epochs={args.epochs}", "device=cpu"]
     try:
+        recipe = load_config(args.config, warn=lambda line: None)
+        base += squeezed_downscale(recipe, args.epochs)
         cfg = load_config(args.config, base, warn=lambda line: None)
         bundle = data.build_data(cfg.data, cfg.seed)
     except INPUT_ERRORS as exc:
