@@ -90,9 +90,9 @@ class MyModel(nn.Module):
       scales.
 
     Size: at the default ``width=16`` with 3x32x32 inputs and 10 classes, 488,218 parameters
-    and 25.2 M multiply-accumulates per image in the forward pass (convolutions and the
-    linear layer, counted by torch.utils.flop_counter); ``width=64`` (for a GPU) gives
-    7,758,922 parameters and 398.1 M.
+    and 25.2 M multiply-accumulates per image in a training forward pass (convolutions and
+    the linear layer, counted by torch.utils.flop_counter; evaluation with mirror averaging
+    does twice that); ``width=64`` (for a GPU) gives 7,758,922 parameters and 398.1 M.
 
     Args:
         in_channels: image channels C.

@@ -189,9 +189,11 @@ class ShippedConfigsTest(unittest.TestCase):
                           focal.reweight_epoch), ("focal", 1.0, 0.9999, "class_balanced", 0))
 
     def test_fast_recipe(self):
-        train = self.load("mymodel.yaml").train
+        cfg = self.load("mymodel.yaml")
+        train = cfg.train
         self.assertEqual((train.epochs, train.batch_size, train.lr, train.nesterov, train.schedule,
-                          train.channels_last), (5, 64, 0.1, True, "cosine", True))
+                          train.channels_last), (8, 64, 0.1, True, "cosine", True))
+        self.assertEqual((cfg.data.downscale_size, cfg.data.downscale_until), (24, 5))
 
 
 class OverrideTest(TempDirTest):
