@@ -169,6 +169,18 @@ class TestRuns(unittest.TestCase):
         self.assertEqual(status, 0)
         with open(os.path.join(figures, "exp9.png"), "rb") as f:
             self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n")
+        # ResNet [4, 4], P = 2 on 16x16: 3x3 convs 3->4 and 4->4, the 1x1 shortcut 3->4, then
+        # after one pooling the classifier 4*8*8 -> 100 -> 3 (biases are not multiplies).
+        macs = 9 * 3 * 4 * 256 + 9 * 4 * 4 * 256 + 3 * 4 * 256 + 256 * 100 + 100 * 3
+        with open(os.path.join(figures, "summary.md"), encoding="utf-8") as f:
+            rows = [line for line in f if line.startswith("| exp")]
+        self.assertEqual(rows[0].split(" | ")[:5],
+                         ["| exp8_L2_K4 (= exp9_L2_K4)", f"{copy['config']['parameters']:,}",
+                          f"{macs / 1e6:.1f}", "2", "{:.2f}% (epoch {})".format(
+                              100 * copy["best_test_acc"], copy["best_epoch"])])
+        self.assertEqual(rows[1].split(" | ")[0], "| exp9_L2_K4")
+        self.assertEqual(rows[0].split(" | ")[-1].strip(" |\n"), str(torch.get_num_threads()))
+        self.assertEqual(copy["macs_per_image"], macs)
         status, _, err = run_main(["plot", "--results", figures])
         self.assertEqual(status, 2)
         self.assertIn("no run JSON files", err)

@@ -4,7 +4,7 @@
     python -m tools.experiments run-grid exp1_1 exp1_4   # named grids (resumable)
     python -m tools.experiments run-all                  # all four grids, 26 runs
     python -m tools.experiments estimate exp1_4          # projected CPU time, from timed batches
-    python -m tools.experiments plot                     # results/<experiment>.png
+    python -m tools.experiments plot                     # results/<experiment>.png, summary.md
 
 A run trains ``channels = [k for k in K for _ in range(L)]`` (K = [32, 64], L = 2: conv 32,
 conv 32, conv 64, conv 64) with ``pool_every`` P and hidden layers H, on ``--batches-per-epoch``
@@ -13,8 +13,9 @@ on a fixed random subset of ``--test-batches`` test batches after every epoch. T
 and accuracy are the means over the epoch's batches, as they were trained. It stops after
 ``--epochs`` or after ``--early-stopping`` epochs without a better test accuracy, and writes
 ``OUT_DIR/{name}_L{L}_K{K joined by '-'}.json``: ``config`` (every setting, the channels and
-the parameter count), ``epochs`` (per epoch: train_loss, train_acc, test_loss, test_acc,
-seconds), ``best_test_acc``, ``best_epoch`` and ``finished``. The file is rewritten after
+the parameter count), ``threads`` (torch's, which time the epochs), ``macs_per_image``
+(forward multiply-accumulates), ``epochs`` (per epoch: train_loss, train_acc, test_loss,
+test_acc, seconds), ``best_test_acc``, ``best_epoch`` and ``finished``. The file is rewritten after
 every epoch; ``run-grid`` skips runs whose file says finished, restarts the others, and copies
 the result of a finished run trained identically under another grid's name (``same_as``).
 
@@ -91,6 +92,15 @@ def build(config, in_size, classes):
         raise ValueError(f"run {config['run']}: {error}") from None
 
 
+def forward_macs(model, in_size):
+    """Multiply-accumulates of one forward pass of one (C, H, W) image (convolutions and
+    linear layers, as torch.utils.flop_counter counts them)."""
+    model.eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.zeros(1, *in_size))
+    return counter.get_total_flops() // 2
+
+
 def check(config, in_size):
     """Build the model on the meta device (no memory): ValueError for an unrunnable config."""
     with torch.device("meta"):
@@ -127,7 +137,9 @@ def train_run(config, dataset, out_dir, log):
                                     augment=False, seed=config["seed"], drop_last=True)
     test_loader = data.BatchLoader(test, batch, device="cpu", mean=mean, std=std, train=False,
                                    augment=False)
-    result = dict(config=config, epochs=[], best_test_acc=0.0, best_epoch=None, finished=False)
+    result = dict(config=config, threads=torch.get_num_threads(),
+                  macs_per_image=forward_macs(model, tuple(train.images.shape[1:])), epochs=[],
+                  best_test_acc=0.0, best_epoch=None, finished=False)
     path = os.path.join(out_dir, config["run"] + ".json")
     os.makedirs(out_dir, exist_ok=True)
     for epoch in range(config["epochs"]):
@@ -273,9 +285,7 @@ def estimate(args, experiments, log):
         optimizer = make_optimizer(config, model)
         batch = [(torch.randn(args.timed_batch_size, *IN_SIZE_CIFAR),
                   torch.randint(0, 10, (args.timed_batch_size,)))] * args.timed_batches
-        with FlopCounterMode(display=False) as counter:
-            evaluate(model, batch[:1])
-        macs = counter.get_total_flops() / 2 / args.timed_batch_size
+        macs = forward_macs(model, IN_SIZE_CIFAR)
         train_epoch(model, optimizer, batch[:1], 1)
         start = time.perf_counter()
         train_epoch(model, optimizer, batch, args.timed_batches)
@@ -291,6 +301,40 @@ def estimate(args, experiments, log):
         log(f"{config['run']:24} {params:>10,} {macs / 1e6:>9.1f} {per_train:>8.2f} "
             f"{epoch:>8.0f} {epoch * config['epochs']:>7.0f}")
     log(f"total at most {total:.0f} s ({total / 3600:.1f} h) for {args.epochs} epochs per run")
+
+
+def write_summary(results_dir, out_dir, log):
+    """``summary.md`` in ``out_dir``: per experiment, a row per run of ``results_dir``: its
+    size (parameters, forward multiply-accumulates per image), the epochs it ran, its best
+    test accuracy and its mean seconds per epoch with the threads that timed them."""
+    rows = {}
+    for name in sorted(os.listdir(results_dir)):
+        result = _read_result(os.path.join(results_dir, name)) if name.endswith(".json") \
+            else None
+        if result and "config" in result and "epochs" in result:
+            rows.setdefault(result["config"]["experiment"], []).append(result)
+    lines = ["# The depth x width study: every run's result", "",
+             "Written by `python -m tools.experiments plot` from the JSON files beside it.", ""]
+    for experiment, results in sorted(rows.items()):
+        results.sort(key=lambda r: (r["config"]["filters_per_layer"],
+                                    r["config"]["layers_per_block"]))
+        lines += [f"## {experiment} ({results[0]['config']['model']})", "",
+                  "| run | parameters | M MACs / image | epochs run | best test accuracy "
+                  "| s / epoch | threads |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for result in results:
+            config, epochs = result["config"], result["epochs"]
+            seconds = sum(e["seconds"] for e in epochs) / len(epochs) if epochs else 0
+            state = "" if result.get("finished") else " (unfinished)"
+            copied = f" (= {result['same_as']})" if "same_as" in result else ""
+            lines.append(
+                f"| {config['run']}{copied}{state} | {config['parameters']:,} | "
+                f"{result['macs_per_image'] / 1e6:.1f} | {len(epochs)} | {100 * result['best_test_acc']:.2f}% "
+                f"(epoch {result['best_epoch']}) | {seconds:.0f} | "
+                f"{result['threads']} |")
+        lines.append("")
+    path = os.path.join(out_dir, "summary.md")
+    write_text_atomic("\n".join(lines), path)
+    log(f"wrote {path} ({sum(len(r) for r in rows.values())} runs)")
 
 
 def _int_list(text):
@@ -390,6 +434,7 @@ def main(argv=None):
             estimate(args, args.experiments or list(GRIDS), log)
             return 0
         plot(args.results, args.out or args.results, log)
+        write_summary(args.results, args.out or args.results, log)
         return 0
     except INPUT_ERRORS as error:
         return report(error)
