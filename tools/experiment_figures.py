@@ -1,18 +1,18 @@
-"""Figures of the depth x width study: one PNG per experiment from the runs' JSON files
-(``tools/experiments.py`` writes them): train/test loss and accuracy vs epoch, a line per run."""
+"""What the depth x width study's JSON files (``tools/experiments.py`` writes them) show: one
+PNG per experiment (train/test loss and accuracy vs epoch, a line per run) and ``summary.md``
+(a row per run)."""
 import json
 import os
 
-from fileio import atomic_path
+from fileio import atomic_path, write_text_atomic
 
 
-def plot(results_dir, out_dir, log):
-    """One PNG per experiment: train/test loss and accuracy vs epoch, one line per run."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+def load_results(results_dir):
+    """{experiment: its runs' results, by K then L} from the run JSON files of ``results_dir``.
 
+    Raises:
+        ValueError: the folder holds no run JSON file.
+    """
     runs = {}
     for entry in sorted(os.scandir(results_dir), key=lambda e: e.name):
         if entry.name.endswith(".json"):
@@ -22,10 +22,22 @@ def plot(results_dir, out_dir, log):
                 runs.setdefault(result["config"]["experiment"], []).append(result)
     if not runs:
         raise ValueError(f"--results: no run JSON files in {results_dir!r}")
-    os.makedirs(out_dir, exist_ok=True)
-    for experiment, results in sorted(runs.items()):
+    for results in runs.values():
         results.sort(key=lambda r: (r["config"]["filters_per_layer"],
                                     r["config"]["layers_per_block"]))
+    return dict(sorted(runs.items()))
+
+
+def plot(runs, out_dir, log):
+    """One PNG per experiment of ``runs`` (``load_results``): train/test loss and accuracy vs
+    epoch, one line per run."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    os.makedirs(out_dir, exist_ok=True)
+    for experiment, results in runs.items():
         figure, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
         for result in results:
             config, epochs = result["config"], result["epochs"]
@@ -47,3 +59,29 @@ def plot(results_dir, out_dir, log):
             figure.savefig(tmp_path, dpi=90)
         plt.close(figure)
         log(f"wrote {path} ({len(results)} runs)")
+
+
+def write_summary(runs, out_dir, log):
+    """``summary.md`` in ``out_dir``: per experiment of ``runs`` (``load_results``), a row per
+    run: its size (parameters, forward multiply-accumulates per image), the epochs it ran, its
+    best test accuracy and its mean seconds per epoch with the threads that timed them."""
+    lines = ["# The depth x width study: every run's result", "",
+             "Written by `python -m tools.experiments plot` from the JSON files beside it.", ""]
+    for experiment, results in runs.items():
+        lines += [f"## {experiment} ({results[0]['config']['model']})", "",
+                  "| run | parameters | M MACs / image | epochs run | best test accuracy "
+                  "| s / epoch | threads |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        for result in results:
+            config, epochs = result["config"], result["epochs"]
+            seconds = sum(e["seconds"] for e in epochs) / len(epochs) if epochs else 0
+            state = "" if result.get("finished") else " (unfinished)"
+            copied = f" (= {result['same_as']})" if "same_as" in result else ""
+            lines.append(
+                f"| {config['run']}{copied}{state} | {config['parameters']:,} | "
+                f"{result['macs_per_image'] / 1e6:.1f} | {len(epochs)} | "
+                f"{100 * result['best_test_acc']:.2f}% (epoch {result['best_epoch']}) | "
+                f"{seconds:.0f} | {result['threads']} |")
+        lines.append("")
+    path = os.path.join(out_dir, "summary.md")
+    write_text_atomic("\n".join(lines), path)
+    log(f"wrote {path} ({sum(len(r) for r in runs.values())} runs)")

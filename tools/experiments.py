@@ -33,17 +33,12 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
-from torch.utils.flop_counter import FlopCounterMode
 
-import data
-from data.seeding import make_generator
 from engine.errors import INPUT_ERRORS, Interrupted, report
 from fileio import write_text_atomic
-from models.block_cnn import CNN, ResNet
-from tools.experiment_figures import plot
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tools.experiment_figures import load_results, plot, write_summary
+from tools.experiment_training import (build, evaluate, forward_macs, load_dataset,
+                                       make_optimizer, train_epoch, train_run)
 
 # experiment -> (model, [(K, L, pool_every), ...]); hidden_dims [100] throughout. P = 3 gives
 # a plain CNN of 16 convolutions 5 poolings (32 -> 1). The ResNets pool every 8 convolutions
@@ -78,129 +73,10 @@ def make_config(args, name, filters, layers, pool_every, model):
                 early_stopping=args.early_stopping, data=args.data or "cifar10", seed=args.seed)
 
 
-def build(config, in_size, classes):
-    """The config's model for (C, H, W) images; ValueError prefixed with the run's name."""
-    common = dict(in_size=in_size, out_classes=classes, channels=config["channels"],
-                  pool_every=config["pool_every"], hidden_dims=config["hidden_dims"],
-                  activation_type=config["activation"], pooling_type=config["pooling"])
-    try:
-        if config["model"] == "cnn":
-            return CNN(**common)
-        return ResNet(**common, batchnorm=config["batchnorm"], dropout=config["dropout"],
-                      bottleneck=config["bottleneck"])
-    except ValueError as error:
-        raise ValueError(f"run {config['run']}: {error}") from None
-
-
-def forward_macs(model, in_size):
-    """Multiply-accumulates of one forward pass of one (C, H, W) image (convolutions and
-    linear layers, as torch.utils.flop_counter counts them)."""
-    model.eval()
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(torch.zeros(1, *in_size))
-    return counter.get_total_flops() // 2
-
-
 def check(config, in_size):
     """Build the model on the meta device (no memory): ValueError for an unrunnable config."""
     with torch.device("meta"):
         build(config, in_size, 10)
-
-
-def load_dataset(path):
-    """(train ImageSet, test ImageSet, number of classes, mean, std) of ``path`` or CIFAR-10."""
-    if path:
-        train, test, classes = data.load_image_folder(path)
-        mean, std = data.channel_stats(train.images)
-    else:
-        train, test, classes = data.load_cifar10(os.path.join(REPO, "data"), download=True)
-        mean, std = data.CIFAR10_MEAN, data.CIFAR10_STD
-    return train, test, len(classes), mean, std
-
-
-def train_run(config, dataset, out_dir, log):
-    """Train one run on ``dataset`` (``load_dataset``'s tuple); write and return its JSON."""
-    train, test, classes, mean, std = dataset
-    batch, per_epoch = config["batch_size"], config["batches_per_epoch"]
-    for flag, wanted, have in (("--batches-per-epoch", per_epoch, len(train) // batch),
-                               ("--test-batches", config["test_batches"], len(test) // batch)):
-        if wanted > have:
-            raise ValueError(f"{flag}: got {wanted}; the data holds only {have} batches of "
-                             f"{batch}")
-    pick = torch.randperm(len(test), generator=make_generator(config["seed"], "test subset"))
-    test = test.subset(pick[:config["test_batches"] * batch])
-    torch.manual_seed(config["seed"])
-    model = build(config, tuple(train.images.shape[1:]), classes)
-    config = dict(config, parameters=sum(p.numel() for p in model.parameters()))
-    optimizer = make_optimizer(config, model)
-    train_loader = data.BatchLoader(train, batch, device="cpu", mean=mean, std=std, train=True,
-                                    augment=False, seed=config["seed"], drop_last=True)
-    test_loader = data.BatchLoader(test, batch, device="cpu", mean=mean, std=std, train=False,
-                                   augment=False)
-    result = dict(config=config, threads=torch.get_num_threads(),
-                  macs_per_image=forward_macs(model, tuple(train.images.shape[1:])), epochs=[],
-                  best_test_acc=0.0, best_epoch=None, finished=False)
-    path = os.path.join(out_dir, config["run"] + ".json")
-    os.makedirs(out_dir, exist_ok=True)
-    for epoch in range(config["epochs"]):
-        start = time.perf_counter()
-        train_loader.set_epoch(epoch)
-        train_loss, train_acc = train_epoch(model, optimizer, train_loader, per_epoch)
-        test_loss, test_acc = evaluate(model, test_loader)
-        result["epochs"].append(dict(epoch=epoch + 1, train_loss=train_loss,
-                                     train_acc=train_acc, test_loss=test_loss,
-                                     test_acc=test_acc,
-                                     seconds=round(time.perf_counter() - start, 2)))
-        if result["best_epoch"] is None or test_acc > result["best_test_acc"]:
-            result["best_test_acc"], result["best_epoch"] = test_acc, epoch + 1
-        stop = epoch + 1 - result["best_epoch"] >= config["early_stopping"] > 0
-        result["finished"] = stop or epoch + 1 == config["epochs"]
-        write_text_atomic(json.dumps(result, indent=1) + "\n", path)
-        log(f"{config['run']} epoch {epoch + 1}: train loss {train_loss:.4f} acc "
-            f"{train_acc:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f} "
-            f"({result['epochs'][-1]['seconds']:.0f} s)")
-        if stop:
-            log(f"{config['run']}: no better test accuracy for {config['early_stopping']} "
-                "epochs; stopped")
-            break
-    return result
-
-
-def make_optimizer(config, model):
-    if config["optimizer"] == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=config["lr"], momentum=config["momentum"],
-                               weight_decay=config["weight_decay"])
-    return torch.optim.Adam(model.parameters(), lr=config["lr"],
-                            weight_decay=config["weight_decay"])
-
-
-def train_epoch(model, optimizer, loader, batches):
-    """``batches`` SGD steps; returns (mean loss, accuracy) over them, as trained."""
-    model.train()
-    loss_sum, correct, seen = 0.0, 0, 0
-    for _, (images, labels) in zip(range(batches), loader):
-        logits = model(images)
-        loss = F.cross_entropy(logits, labels)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += float(loss.detach()) * len(labels)
-        correct += int((logits.argmax(1) == labels).sum())
-        seen += len(labels)
-    return loss_sum / seen, correct / seen
-
-
-@torch.no_grad()
-def evaluate(model, loader):
-    """(mean cross-entropy, accuracy) over every batch of ``loader``, in eval mode."""
-    model.eval()
-    loss_sum, correct, seen = 0.0, 0, 0
-    for images, labels in loader:
-        logits = model(images)
-        loss_sum += float(F.cross_entropy(logits, labels, reduction="sum"))
-        correct += int((logits.argmax(1) == labels).sum())
-        seen += len(labels)
-    return loss_sum / seen, correct / seen
 
 
 def grid_configs(args, experiments):
@@ -303,40 +179,6 @@ def estimate(args, experiments, log):
     log(f"total at most {total:.0f} s ({total / 3600:.1f} h) for {args.epochs} epochs per run")
 
 
-def write_summary(results_dir, out_dir, log):
-    """``summary.md`` in ``out_dir``: per experiment, a row per run of ``results_dir``: its
-    size (parameters, forward multiply-accumulates per image), the epochs it ran, its best
-    test accuracy and its mean seconds per epoch with the threads that timed them."""
-    rows = {}
-    for name in sorted(os.listdir(results_dir)):
-        result = _read_result(os.path.join(results_dir, name)) if name.endswith(".json") \
-            else None
-        if result and "config" in result and "epochs" in result:
-            rows.setdefault(result["config"]["experiment"], []).append(result)
-    lines = ["# The depth x width study: every run's result", "",
-             "Written by `python -m tools.experiments plot` from the JSON files beside it.", ""]
-    for experiment, results in sorted(rows.items()):
-        results.sort(key=lambda r: (r["config"]["filters_per_layer"],
-                                    r["config"]["layers_per_block"]))
-        lines += [f"## {experiment} ({results[0]['config']['model']})", "",
-                  "| run | parameters | M MACs / image | epochs run | best test accuracy "
-                  "| s / epoch | threads |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
-        for result in results:
-            config, epochs = result["config"], result["epochs"]
-            seconds = sum(e["seconds"] for e in epochs) / len(epochs) if epochs else 0
-            state = "" if result.get("finished") else " (unfinished)"
-            copied = f" (= {result['same_as']})" if "same_as" in result else ""
-            lines.append(
-                f"| {config['run']}{copied}{state} | {config['parameters']:,} | "
-                f"{result['macs_per_image'] / 1e6:.1f} | {len(epochs)} | {100 * result['best_test_acc']:.2f}% "
-                f"(epoch {result['best_epoch']}) | {seconds:.0f} | "
-                f"{result['threads']} |")
-        lines.append("")
-    path = os.path.join(out_dir, "summary.md")
-    write_text_atomic("\n".join(lines), path)
-    log(f"wrote {path} ({sum(len(r) for r in rows.values())} runs)")
-
-
 def _int_list(text):
     try:
         values = [int(v) for v in text.replace(",", " ").split()]
@@ -433,8 +275,9 @@ def main(argv=None):
         if args.command == "estimate":
             estimate(args, args.experiments or list(GRIDS), log)
             return 0
-        plot(args.results, args.out or args.results, log)
-        write_summary(args.results, args.out or args.results, log)
+        runs = load_results(args.results)
+        plot(runs, args.out or args.results, log)
+        write_summary(runs, args.out or args.results, log)
         return 0
     except INPUT_ERRORS as error:
         return report(error)

@@ -22,9 +22,9 @@ import torch
 import data
 import models
 from data.split import stratified_split
-from engine.errors import INPUT_ERRORS, report
 from engine.builders import build_loss
 from engine.config import load_config
+from engine.errors import INPUT_ERRORS, report
 from engine.schedule import lr_factor
 
 # name -> (MyModel keyword arguments, config overrides of the recipe)
