@@ -40,7 +40,7 @@ def load_checkpoint(path, required=WEIGHTS_KEYS):
         ValueError: one line naming ``path``: missing, a folder, not a checkpoint, holding
             anything but data, or lacking one of the ``required`` keys.
     """
-    checkpoint = _read(path)
+    checkpoint = safe_load(path)
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ValueError(f"checkpoint {path!r} is not a Longtail checkpoint ({FORMAT})")
     _check_keys(checkpoint, path, required)
@@ -54,7 +54,7 @@ def load_weights(path):
     Raises:
         ValueError: as ``load_checkpoint``, or a file that is neither form.
     """
-    checkpoint = _read(path)
+    checkpoint = safe_load(path)
     if isinstance(checkpoint, dict) and checkpoint.get("format") == FORMAT:
         _check_keys(checkpoint, path, WEIGHTS_KEYS)
         return checkpoint
@@ -138,7 +138,13 @@ def restore_rng_state(state):
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def _read(path):
+def safe_load(path):
+    """``torch.load(path, map_location="cpu", weights_only=True)``: tensors and plain data only.
+
+    Raises:
+        ValueError: one line naming ``path``: missing, a folder, unreadable, or holding
+            anything but data.
+    """
     if os.path.isdir(path):
         raise ValueError(f"checkpoint {path!r} is a folder; expected a checkpoint file "
                          "(e.g. best.pt inside it)")

@@ -16,7 +16,7 @@ import data
 from fileio import write_text_atomic
 from models.block_cnn import CNN
 from tests.runs_helper import write_image_folder
-from tools import experiments
+from tools import experiment_training, experiments
 
 SIZE, CLASSES, PER_CLASS = 16, 3, 8       # 24 training and 24 test images
 
@@ -69,8 +69,8 @@ class TestGrids(unittest.TestCase):
             status, _, err = run_main(["run-grid", "exp1_1"])
         self.assertEqual(status, 130)
         self.assertEqual(err.strip().splitlines(), [
-            "interrupted: finished runs are kept in their JSON files; the same command "
-            "continues, starting the interrupted run again"])
+            "interrupted: finished epochs are kept; the same command continues the "
+            "interrupted run after its last finished epoch"])
 
 
 class TestRuns(unittest.TestCase):
@@ -118,6 +118,85 @@ class TestRuns(unittest.TestCase):
                                    float(F.cross_entropy(logits, test.labels)), places=5)
             self.assertAlmostEqual(epoch["test_acc"],
                                    float((logits.argmax(1) == test.labels).float().mean()))
+
+    def resnet_run(self, out_dir, *extra):
+        """run-exp of a ResNet with BatchNorm and dropout (running statistics and random
+        masks, which a continued run must restore), 3 epochs, no early stopping."""
+        return run_main(["run-exp", "-n", "exp7", "-K", "4", "-L", "2", "-P", "2", "-H", "6",
+                         "-M", "resnet", "--batchnorm", "--dropout", "0.2", "--epochs", "3",
+                         "--early-stopping", "0", "--lr", "0.01", *self.budget(out_dir),
+                         *extra])
+
+    def test_an_interrupted_run_continues_exactly(self):
+        whole_dir, cut_dir = (os.path.join(self.tmp.name, name) for name in ("whole", "cut"))
+        status, _, err = self.resnet_run(whole_dir)
+        self.assertEqual((status, err), (0, ""))
+        with open(os.path.join(whole_dir, "exp7_L2_K4.json"), encoding="utf-8") as f:
+            whole = json.load(f)
+        epochs_trained = []
+
+        def interrupt_in_epoch_2(*args):  # Ctrl-C during the second epoch's training
+            epochs_trained.append(1)
+            if len(epochs_trained) == 2:
+                raise KeyboardInterrupt
+            return train_epoch(*args)
+        train_epoch = experiment_training.train_epoch
+        with mock.patch.object(experiment_training, "train_epoch", interrupt_in_epoch_2):
+            status, _, _ = self.resnet_run(cut_dir)
+        self.assertEqual(status, 130)
+        path = os.path.join(cut_dir, "exp7_L2_K4.json")
+        resume_path = os.path.join(cut_dir, "exp7_L2_K4.resume.pt")
+        with open(path, encoding="utf-8") as f:
+            self.assertEqual(len(json.load(f)["epochs"]), 1)
+        self.assertTrue(os.path.exists(resume_path))
+        status, out, err = self.resnet_run(cut_dir)
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("exp7_L2_K4: continuing after epoch 1", out)
+        self.assertNotIn("epoch 1:", out)
+        self.assertFalse(os.path.exists(resume_path))
+        with open(path, encoding="utf-8") as f:
+            cut = json.load(f)
+        self.assertEqual(cut["resumed_after_epochs"], [1])
+        timeless = lambda epochs: [dict(e, seconds=0) for e in epochs]  # noqa: E731
+        self.assertEqual(timeless(cut["epochs"]), timeless(whole["epochs"]))
+        self.assertEqual((cut["best_test_acc"], cut["best_epoch"], cut["finished"]),
+                         (whole["best_test_acc"], whole["best_epoch"], True))
+
+    def test_progress_saved_with_other_settings_is_not_continued(self):
+        out_dir = os.path.join(self.tmp.name, "changed")
+        with mock.patch.object(experiment_training, "evaluate",
+                               side_effect=[(1.0, 0.5), KeyboardInterrupt]):
+            self.assertEqual(self.resnet_run(out_dir)[0], 130)
+        status, out, _ = self.resnet_run(out_dir, "--lr", "0.02")
+        self.assertEqual(status, 0)
+        self.assertIn("was saved with other settings; starting again", out)
+        self.assertIn("exp7_L2_K4 epoch 1:", out)
+        with open(os.path.join(out_dir, "exp7_L2_K4.json"), encoding="utf-8") as f:
+            result = json.load(f)
+        self.assertEqual((result["config"]["lr"], len(result["epochs"])), (0.02, 3))
+        self.assertNotIn("resumed_after_epochs", result)
+
+    def test_cuda_without_a_gpu_is_one_line(self):
+        if torch.cuda.is_available():
+            self.skipTest("a GPU is present")
+        status, out, err = self.resnet_run(os.path.join(self.tmp.name, "nogpu"),
+                                           "--device", "cuda")
+        self.assertEqual((status, out), (2, ""))
+        self.assertEqual(err, "error: device: got 'cuda'; no CUDA device is available "
+                              "(use auto or cpu)\n")
+
+    @unittest.skipUnless(torch.cuda.is_available(), "needs a CUDA GPU")
+    def test_gpu_run_matches_the_cpu_run(self):
+        results = {}
+        for device in ("cpu", "cuda"):
+            out_dir = os.path.join(self.tmp.name, f"on_{device}")
+            status, _, err = self.resnet_run(out_dir, "--device", device, "--dropout", "0")
+            self.assertEqual((status, err), (0, ""))
+            with open(os.path.join(out_dir, "exp7_L2_K4.json"), encoding="utf-8") as f:
+                results[device] = json.load(f)
+        self.assertNotEqual(results["cuda"]["device"], "cpu")
+        for on_cpu, on_gpu in zip(results["cpu"]["epochs"], results["cuda"]["epochs"]):
+            self.assertAlmostEqual(on_cpu["train_loss"], on_gpu["train_loss"], places=3)
 
     def test_unrunnable_config_is_refused_before_training(self):
         out_dir = os.path.join(self.tmp.name, "refused")
@@ -179,7 +258,8 @@ class TestRuns(unittest.TestCase):
                           f"{macs / 1e6:.1f}", "2", "{:.2f}% (epoch {})".format(
                               100 * copy["best_test_acc"], copy["best_epoch"])])
         self.assertEqual(rows[1].split(" | ")[0], "| exp9_L2_K4")
-        self.assertEqual(rows[0].split(" | ")[-1].strip(" |\n"), str(torch.get_num_threads()))
+        self.assertEqual(rows[0].split(" | ")[-1].strip(" |\n"),
+                         f"{torch.get_num_threads()} CPU threads")
         self.assertEqual(copy["macs_per_image"], macs)
         status, _, err = run_main(["plot", "--results", figures])
         self.assertEqual(status, 2)

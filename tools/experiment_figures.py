@@ -64,13 +64,14 @@ def plot(runs, out_dir, log):
 def write_summary(runs, out_dir, log):
     """``summary.md`` in ``out_dir``: per experiment of ``runs`` (``load_results``), a row per
     run: its size (parameters, forward multiply-accumulates per image), the epochs it ran, its
-    best test accuracy and its mean seconds per epoch with the threads that timed them."""
+    best test accuracy and its mean seconds per epoch with what timed them (CPU threads or
+    the GPU)."""
     lines = ["# The depth x width study: every run's result", "",
              "Written by `python -m tools.experiments plot` from the JSON files beside it.", ""]
     for experiment, results in runs.items():
         lines += [f"## {experiment} ({results[0]['config']['model']})", "",
                   "| run | parameters | M MACs / image | epochs run | best test accuracy "
-                  "| s / epoch | threads |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+                  "| s / epoch | timed on |", "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
         for result in results:
             config, epochs = result["config"], result["epochs"]
             seconds = sum(e["seconds"] for e in epochs) / len(epochs) if epochs else 0
@@ -80,8 +81,14 @@ def write_summary(runs, out_dir, log):
                 f"| {config['run']}{copied}{state} | {config['parameters']:,} | "
                 f"{result['macs_per_image'] / 1e6:.1f} | {len(epochs)} | "
                 f"{100 * result['best_test_acc']:.2f}% (epoch {result['best_epoch']}) | "
-                f"{seconds:.0f} | {result['threads']} |")
+                f"{seconds:.0f} | {_timed_on(result)} |")
         lines.append("")
     path = os.path.join(out_dir, "summary.md")
     write_text_atomic("\n".join(lines), path)
     log(f"wrote {path} ({sum(len(r) for r in runs.values())} runs)")
+
+
+def _timed_on(result):
+    """"2 CPU threads", or the GPU's name."""
+    device = result.get("device", "cpu")
+    return f"{result['threads']} CPU threads" if device == "cpu" else device

@@ -11,10 +11,12 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import data
 from data.seeding import make_generator
-from fileio import write_text_atomic
+from engine.checkpoint import restore_rng_state, rng_state, safe_load
+from fileio import torch_save_atomic, write_text_atomic
 from models.block_cnn import CNN, ResNet
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RESUME_SUFFIX = ".resume.pt"
 
 
 def build(config, in_size, classes):
@@ -51,8 +53,11 @@ def load_dataset(path):
     return train, test, len(classes), mean, std
 
 
-def train_run(config, dataset, out_dir, log):
-    """Train one run on ``dataset`` (``load_dataset``'s tuple); write and return its JSON."""
+def train_run(config, dataset, out_dir, log, device=torch.device("cpu")):
+    """Train one run on ``dataset`` (``load_dataset``'s tuple) on ``device``; write and return
+    its JSON. After every unfinished epoch the model, optimizer and random state are saved
+    beside the JSON (``{run}.resume.pt``), so an interrupted run continues from its last
+    finished epoch, exactly as if it had not stopped; the file is deleted when the run ends."""
     train, test, classes, mean, std = dataset
     batch, per_epoch = config["batch_size"], config["batches_per_epoch"]
     for flag, wanted, have in (("--batches-per-epoch", per_epoch, len(train) // batch),
@@ -65,17 +70,21 @@ def train_run(config, dataset, out_dir, log):
     torch.manual_seed(config["seed"])
     model = build(config, tuple(train.images.shape[1:]), classes)
     config = dict(config, parameters=sum(p.numel() for p in model.parameters()))
+    macs = forward_macs(model, tuple(train.images.shape[1:]))
+    model.to(device)
     optimizer = make_optimizer(config, model)
-    train_loader = data.BatchLoader(train, batch, device="cpu", mean=mean, std=std, train=True,
-                                    augment=False, seed=config["seed"], drop_last=True)
-    test_loader = data.BatchLoader(test, batch, device="cpu", mean=mean, std=std, train=False,
-                                   augment=False)
-    result = dict(config=config, threads=torch.get_num_threads(),
-                  macs_per_image=forward_macs(model, tuple(train.images.shape[1:])), epochs=[],
-                  best_test_acc=0.0, best_epoch=None, finished=False)
+    train_loader = data.BatchLoader(train, batch, device=device, mean=mean, std=std,
+                                    train=True, augment=False, seed=config["seed"],
+                                    drop_last=True)
+    test_loader = data.BatchLoader(test, batch, device=device, mean=mean, std=std,
+                                   train=False, augment=False)
     path = os.path.join(out_dir, config["run"] + ".json")
+    resume_path = os.path.join(out_dir, config["run"] + RESUME_SUFFIX)
+    result = _resume(resume_path, config, model, optimizer, log) or dict(
+        config=config, device=device_name(device), threads=torch.get_num_threads(),
+        macs_per_image=macs, epochs=[], best_test_acc=0.0, best_epoch=None, finished=False)
     os.makedirs(out_dir, exist_ok=True)
-    for epoch in range(config["epochs"]):
+    for epoch in range(len(result["epochs"]), config["epochs"]):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
         train_loss, train_acc = train_epoch(model, optimizer, train_loader, per_epoch)
@@ -88,7 +97,13 @@ def train_run(config, dataset, out_dir, log):
             result["best_test_acc"], result["best_epoch"] = test_acc, epoch + 1
         stop = epoch + 1 - result["best_epoch"] >= config["early_stopping"] > 0
         result["finished"] = stop or epoch + 1 == config["epochs"]
+        if not result["finished"]:
+            torch_save_atomic(dict(config=config, result=result, model=model.state_dict(),
+                                   optimizer=optimizer.state_dict(), rng=rng_state()),
+                              resume_path)
         write_text_atomic(json.dumps(result, indent=1) + "\n", path)
+        if result["finished"] and os.path.exists(resume_path):
+            os.remove(resume_path)
         log(f"{config['run']} epoch {epoch + 1}: train loss {train_loss:.4f} acc "
             f"{train_acc:.4f}, test loss {test_loss:.4f} acc {test_acc:.4f} "
             f"({result['epochs'][-1]['seconds']:.0f} s)")
@@ -97,6 +112,30 @@ def train_run(config, dataset, out_dir, log):
                 "epochs; stopped")
             break
     return result
+
+
+def _resume(path, config, model, optimizer, log):
+    """Load the saved progress of ``config``'s run into ``model`` and ``optimizer`` and the
+    global random state, and return its result so far; None when there is none, or when it
+    was saved for other settings (it is then replaced as the run starts again)."""
+    if not os.path.exists(path):
+        return None
+    saved = safe_load(path)
+    if saved.get("config") != config:
+        log(f"{config['run']}: {path} was saved with other settings; starting again")
+        return None
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    restore_rng_state(saved["rng"])
+    result = saved["result"]
+    result.setdefault("resumed_after_epochs", []).append(len(result["epochs"]))
+    log(f"{config['run']}: continuing after epoch {len(result['epochs'])} ({path})")
+    return result
+
+
+def device_name(device):
+    """"cpu", or the CUDA device's name (what timed the epochs)."""
+    return torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu"
 
 
 def make_optimizer(config, model):

@@ -13,11 +13,16 @@ on a fixed random subset of ``--test-batches`` test batches after every epoch. T
 and accuracy are the means over the epoch's batches, as they were trained. It stops after
 ``--epochs`` or after ``--early-stopping`` epochs without a better test accuracy, and writes
 ``OUT_DIR/{name}_L{L}_K{K joined by '-'}.json``: ``config`` (every setting, the channels and
-the parameter count), ``threads`` (torch's, which time the epochs), ``macs_per_image``
-(forward multiply-accumulates), ``epochs`` (per epoch: train_loss, train_acc, test_loss,
-test_acc, seconds), ``best_test_acc``, ``best_epoch`` and ``finished``. The file is rewritten after
-every epoch; ``run-grid`` skips runs whose file says finished, restarts the others, and copies
-the result of a finished run trained identically under another grid's name (``same_as``).
+the parameter count), ``device`` ("cpu" or the GPU's name) and ``threads`` (torch's CPU
+threads), which time the epochs, ``macs_per_image`` (forward multiply-accumulates),
+``epochs`` (per epoch: train_loss, train_acc, test_loss, test_acc, seconds),
+``best_test_acc``, ``best_epoch``, ``finished`` and, for a continued run,
+``resumed_after_epochs``. The file is rewritten after every epoch, and until the run ends
+``{run}.resume.pt`` beside it holds the weights, optimizer and random state, so an
+interrupted run continues after its last finished epoch with the same result as an
+uninterrupted one. ``run-grid`` skips runs whose file says finished, continues the others,
+and copies the result of a finished run trained identically under another grid's name
+(``same_as``). ``--device`` picks the GPU when there is one (``estimate`` times the CPU).
 
 A configuration that cannot run (feature maps shrinking below 1x1) is refused with one line
 naming the run before training (for CIFAR-10 before the data is read); ``run-grid`` reports
@@ -34,6 +39,7 @@ import time
 
 import torch
 
+from engine.distributed import choose_device
 from engine.errors import INPUT_ERRORS, Interrupted, report
 from fileio import write_text_atomic
 from tools.experiment_figures import load_results, plot, write_summary
@@ -90,6 +96,7 @@ def run_grid(args, experiments, log):
     (one line each); returns 1 when some were refused, else 0. A run trained exactly like a
     finished one of another grid (same settings and seed: the same batches and weights) gets
     a copy of that run's JSON, renamed, with ``same_as`` naming it."""
+    device = choose_device(args.device)
     configs = []
     for config in grid_configs(args, experiments):
         if (_read_result(os.path.join(args.out_dir, config["run"] + ".json")) or {}).get(
@@ -104,7 +111,7 @@ def run_grid(args, experiments, log):
         twin = _same_training(config, args.out_dir)
         if twin is None:
             dataset = dataset or load_dataset(args.data)
-            train_run(config, dataset, args.out_dir, log)
+            train_run(config, dataset, args.out_dir, log, device)
             continue
         names = dict(run=config["run"], experiment=config["experiment"])
         copy = dict(twin, config=dict(twin["config"], **names),
@@ -225,6 +232,8 @@ def _budget_flags():
     add("--bottleneck", action="store_true", help="ResNet bottleneck blocks where they fit")
     add("--data", metavar="PATH", help="ImageFolder root (default: CIFAR-10 via torchvision)")
     add("--seed", type=int, default=0)
+    add("--device", choices=("auto", "cpu", "cuda"), default="auto",
+        help="where to train (default auto: the GPU when there is one)")
     add("--out-dir", default="results", help="folder of the JSON files (default results)")
     return parser
 
@@ -267,7 +276,8 @@ def main(argv=None):
                                  args.layers_per_block, args.pool_every, args.model)
             if not args.data:  # refused before CIFAR-10 is read; an ImageFolder's size is
                 check(config, IN_SIZE_CIFAR)  # known once loaded, before training starts
-            train_run(config, load_dataset(args.data), args.out_dir, log)
+            device = choose_device(args.device)
+            train_run(config, load_dataset(args.data), args.out_dir, log, device)
             return 0
         if args.command in ("run-grid", "run-all"):
             experiments = args.experiments if args.command == "run-grid" else list(GRIDS)
@@ -282,8 +292,8 @@ def main(argv=None):
     except INPUT_ERRORS as error:
         return report(error)
     except KeyboardInterrupt:
-        print("\ninterrupted: finished runs are kept in their JSON files; the same command "
-              "continues, starting the interrupted run again", file=sys.stderr)
+        print("\ninterrupted: finished epochs are kept; the same command continues the "
+              "interrupted run after its last finished epoch", file=sys.stderr)
         return Interrupted.exit_code
 
 
