@@ -198,6 +198,18 @@ class TestRuns(unittest.TestCase):
         for on_cpu, on_gpu in zip(results["cpu"]["epochs"], results["cuda"]["epochs"]):
             self.assertAlmostEqual(on_cpu["train_loss"], on_gpu["train_loss"], places=3)
 
+    def test_copies_are_made_before_training(self):
+        out_dir = os.path.join(self.tmp.name, "copies_first")
+        grid = {"exp6": ("cnn", [([4], 1, 1)]),
+                "exp5": ("cnn", [([8], 1, 1), ([4], 1, 1)])}  # its second run: exp6's twin
+        with mock.patch.dict(experiments.GRIDS, grid):
+            self.assertEqual(run_main(["run-grid", "exp6", *self.budget(out_dir)])[0], 0)
+            with mock.patch.object(experiments, "train_run", side_effect=KeyboardInterrupt):
+                status, out, _ = run_main(["run-grid", "exp5", *self.budget(out_dir)])
+        self.assertEqual(status, 130)
+        self.assertIn("exp5_L1_K4: trained exactly like exp6_L1_K4; its result copied", out)
+        self.assertEqual(sorted(os.listdir(out_dir)), ["exp5_L1_K4.json", "exp6_L1_K4.json"])
+
     def test_unrunnable_config_is_refused_before_training(self):
         out_dir = os.path.join(self.tmp.name, "refused")
         status, out, err = run_main(["run-exp", "-n", "deep", "-K", "4", "-L", "5", "-P", "1",

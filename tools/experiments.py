@@ -95,7 +95,8 @@ def run_grid(args, experiments, log):
     """Run the grids' unfinished runs one after another, after refusing the unrunnable ones
     (one line each); returns 1 when some were refused, else 0. A run trained exactly like a
     finished one of another grid (same settings and seed: the same batches and weights) gets
-    a copy of that run's JSON, renamed, with ``same_as`` naming it."""
+    a copy of that run's JSON, renamed, with ``same_as`` naming it; the copies are made
+    before anything is trained."""
     device = choose_device(args.device)
     configs = []
     for config in grid_configs(args, experiments):
@@ -107,7 +108,8 @@ def run_grid(args, experiments, log):
     dataset = load_dataset(args.data) if args.data and configs else None
     in_size = tuple(dataset[0].images.shape[1:]) if dataset else IN_SIZE_CIFAR
     runnable = [config for config in configs if _runnable(config, in_size)]
-    for config in runnable:
+    # copies first: they take no time, so a stop in a long training run keeps them
+    for config in sorted(runnable, key=lambda c: _same_training(c, args.out_dir) is None):
         twin = _same_training(config, args.out_dir)
         if twin is None:
             dataset = dataset or load_dataset(args.data)
