@@ -121,7 +121,7 @@ def _resume(path, config, model, optimizer, log):
     if not os.path.exists(path):
         return None
     saved = safe_load(path)
-    if saved.get("config") != config:
+    if not isinstance(saved, dict) or saved.get("config") != config:
         log(f"{config['run']}: {path} was saved with other settings; starting again")
         return None
     model.load_state_dict(saved["model"])
