@@ -169,12 +169,18 @@ class TestRuns(unittest.TestCase):
             self.assertEqual(self.resnet_run(out_dir)[0], 130)
         status, out, _ = self.resnet_run(out_dir, "--lr", "0.02")
         self.assertEqual(status, 0)
-        self.assertIn("was saved with other settings; starting again", out)
+        self.assertIn("is not this run's progress (other settings); starting again", out)
         self.assertIn("exp7_L2_K4 epoch 1:", out)
         with open(os.path.join(out_dir, "exp7_L2_K4.json"), encoding="utf-8") as f:
             result = json.load(f)
         self.assertEqual((result["config"]["lr"], len(result["epochs"])), (0.02, 3))
         self.assertNotIn("resumed_after_epochs", result)
+        resume_path = os.path.join(out_dir, "exp7_L2_K4.resume.pt")
+        torch.save([1, 2], resume_path)  # data, but not a run's progress
+        status, out, _ = self.resnet_run(out_dir, "--lr", "0.02")
+        self.assertEqual(status, 0)
+        self.assertIn("is not this run's progress", out)
+        self.assertFalse(os.path.exists(resume_path))
 
     def test_cuda_without_a_gpu_is_one_line(self):
         if torch.cuda.is_available():

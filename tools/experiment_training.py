@@ -117,12 +117,14 @@ def train_run(config, dataset, out_dir, log, device=torch.device("cpu")):
 def _resume(path, config, model, optimizer, log):
     """Load the saved progress of ``config``'s run into ``model`` and ``optimizer`` and the
     global random state, and return its result so far; None when there is none, or when it
-    was saved for other settings (it is then replaced as the run starts again)."""
+    holds anything else, such as progress saved with other settings (it is then replaced as
+    the run starts again)."""
     if not os.path.exists(path):
         return None
     saved = safe_load(path)
     if not isinstance(saved, dict) or saved.get("config") != config:
-        log(f"{config['run']}: {path} was saved with other settings; starting again")
+        log(f"{config['run']}: {path} is not this run's progress (other settings); "
+            "starting again")
         return None
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
