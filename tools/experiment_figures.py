@@ -6,6 +6,8 @@ import os
 
 from fileio import atomic_path, write_text_atomic
 
+LINE_STYLES = ("-", "--", ":", "-.")
+
 
 def load_results(results_dir):
     """{experiment: its runs' results, by K then L} from the run JSON files of ``results_dir``.
@@ -38,22 +40,32 @@ def plot(runs, out_dir, log):
 
     os.makedirs(out_dir, exist_ok=True)
     for experiment, results in runs.items():
-        figure, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
+        figure, axes = plt.subplots(2, 2, figsize=(11, 8.5), sharex=True, layout="constrained")
+        # a colour per depth L, a line style per width K: runs of one L or one K stand out
+        depths = sorted({r["config"]["layers_per_block"] for r in results})
+        widths = sorted({tuple(r["config"]["filters_per_layer"]) for r in results})
         for result in results:
             config, epochs = result["config"], result["epochs"]
             label = f"L={config['layers_per_block']} K={config['filters_per_layer']}"
+            style = dict(color=f"C{depths.index(config['layers_per_block']) % 10}",
+                         linestyle=LINE_STYLES[widths.index(tuple(config['filters_per_layer']))
+                                               % len(LINE_STYLES)])
             x = [e["epoch"] for e in epochs]
             for ax, key in zip(axes.flat, ("train_loss", "test_loss", "train_acc", "test_acc")):
-                ax.plot(x, [e[key] for e in epochs], marker="o", label=label)
+                ax.plot(x, [e[key] for e in epochs], marker="o", label=label, **style)
         for ax, key in zip(axes.flat, ("train loss", "test loss", "train accuracy",
                                        "test accuracy")):
             ax.set_title(key)
             ax.set_xlabel("epoch")
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
             ax.grid(alpha=0.3)
-        axes[0, 0].legend(fontsize=8)
+        # legend: a column per depth, a row per width (columns fill first)
+        handles, labels = axes[0, 0].get_legend_handles_labels()
+        order = sorted(range(len(results)), key=lambda i: (
+            results[i]["config"]["layers_per_block"], results[i]["config"]["filters_per_layer"]))
+        figure.legend([handles[i] for i in order], [labels[i] for i in order],
+                      loc="outside lower center", ncol=len(depths), fontsize=9)
         figure.suptitle(f"{experiment} ({results[0]['config']['model']})")
-        figure.tight_layout()
         path = os.path.join(out_dir, f"{experiment}.png")
         with atomic_path(path, suffix=".png") as tmp_path:
             figure.savefig(tmp_path, dpi=90)
@@ -91,4 +103,6 @@ def write_summary(runs, out_dir, log):
 def _timed_on(result):
     """"2 CPU threads", or the GPU's name."""
     device = result.get("device", "cpu")
-    return f"{result['threads']} CPU threads" if device == "cpu" else device
+    if device != "cpu":
+        return device
+    return f"{result['threads']} CPU thread{'s' if result['threads'] > 1 else ''}"
