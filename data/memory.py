@@ -1,6 +1,5 @@
 """A cheap guard against allocations that cannot fit: refuse them from their arithmetic, before
 the first byte is allocated, instead of being killed by the kernel half-way through."""
-import os
 
 GB = 1e9
 

@@ -21,7 +21,7 @@ import yaml
 
 from engine.config import load_config
 from tests.fake_runs import FakeRuns
-from tools import collect, scheduler, summary, sweep
+from tools import collect, summary, sweep
 from tools import grid as grids
 from tools.runs import load_run
 
