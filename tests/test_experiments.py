@@ -61,8 +61,25 @@ class TestGrids(unittest.TestCase):
             experiments.check(config, (3, 32, 32))
 
     def test_bad_flags(self):
-        with contextlib.redirect_stderr(io.StringIO()), self.assertRaises(SystemExit):
-            experiments.parse_args(["run-exp", "-n", "e", "-K", "0", "-L", "2", "-P", "3"])
+        one = ["run-exp", "-n", "e", "-K", "32", "-L", "2", "-P", "3"]
+        for flags, expected in [(["-K", "0"], "integers >= 1"), (["-L", "two"], ">= 1"),
+                                (["-n", "../e"], "it names the JSON file"),
+                                (["-n", "a/b"], "it names the JSON file"),
+                                (["--lr", "-0.1"], "a number >= 0"), (["--lr", "nan"], ">= 0"),
+                                (["--momentum", "1"], "[0, 1)"), (["--dropout", "-0.1"], "[0, 1)"),
+                                (["--weight-decay", "-0.0001"], ">= 0"),
+                                (["--early-stopping", "-1"], ">= 0"), (["--seed", "-1"], ">= 0")]:
+            with self.subTest(flags=flags):
+                err = io.StringIO()
+                with contextlib.redirect_stderr(err), self.assertRaises(SystemExit) as stop:
+                    experiments.parse_args(one + flags)
+                self.assertEqual(stop.exception.code, 2)
+                self.assertIn(f"got {flags[1]!r}; expected", err.getvalue())
+                self.assertIn(expected, err.getvalue())
+        args = experiments.parse_args(one + ["-n", "lr2.5e-4", "--lr", "2.5e-4", "--dropout", "0",
+                                             "--early-stopping", "0"])
+        self.assertEqual((args.name, args.lr, args.dropout, args.early_stopping),
+                         ("lr2.5e-4", 2.5e-4, 0.0, 0))
 
     def test_ctrl_c_is_one_message_and_exit_130(self):
         with mock.patch.object(experiments, "run_grid", side_effect=KeyboardInterrupt):

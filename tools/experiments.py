@@ -33,7 +33,9 @@ Exit status: 0 done, 1 some run of a grid refused, 2 bad input.
 """
 import argparse
 import json
+import math
 import os
+import re
 import sys
 import time
 
@@ -204,10 +206,31 @@ def _experiment(text):
     return text
 
 
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected an integer >= 1")
-    return int(text)
+def _name(text):
+    """An experiment name: it starts the JSON file's name, so no path separators."""
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", text):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}; expected letters, digits, '_', '-' and '.' (it names the JSON file)")
+    return text
+
+
+def _number(convert, accepts, expected):
+    """An argparse type: ``convert(text)`` when ``accepts`` it, else the one-line error."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accepts(value):
+            raise argparse.ArgumentTypeError(f"got {text!r}; expected {expected}")
+        return value
+    return parse
+
+
+_positive = _number(int, lambda v: v >= 1, "an integer >= 1")
+_non_negative = _number(int, lambda v: v >= 0, "an integer >= 0")
+_non_negative_real = _number(float, lambda v: 0 <= v < math.inf, "a number >= 0")
+_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
 def _budget_flags():
@@ -222,18 +245,18 @@ def _budget_flags():
         help="test batches after each epoch (default 40: 5,120 images)")
     add("--batch-size", type=_positive, default=128)
     add("--optimizer", choices=("adam", "sgd"), default="adam")
-    add("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
-    add("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
-    add("--weight-decay", type=float, default=0.0)
-    add("--early-stopping", type=int, default=1, metavar="N",
+    add("--lr", type=_non_negative_real, default=1e-3, help="learning rate (default 1e-3)")
+    add("--momentum", type=_fraction, default=0.9, help="SGD momentum (default 0.9)")
+    add("--weight-decay", type=_non_negative_real, default=0.0)
+    add("--early-stopping", type=_non_negative, default=1, metavar="N",
         help="stop after N epochs without a better test accuracy; 0 = never (default 1)")
     add("--activation", choices=("relu", "lrelu"), default="relu")
     add("--pooling", choices=("max", "avg"), default="max")
     add("--batchnorm", action="store_true", help="BatchNorm in the ResNet blocks")
-    add("--dropout", type=float, default=0.0, help="dropout in the ResNet blocks")
+    add("--dropout", type=_fraction, default=0.0, help="dropout in the ResNet blocks")
     add("--bottleneck", action="store_true", help="ResNet bottleneck blocks where they fit")
     add("--data", metavar="PATH", help="ImageFolder root (default: CIFAR-10 via torchvision)")
-    add("--seed", type=int, default=0)
+    add("--seed", type=_non_negative, default=0)
     add("--device", choices=("auto", "cpu", "cuda"), default="auto",
         help="where to train (default auto: the GPU when there is one)")
     add("--out-dir", default="results", help="folder of the JSON files (default results)")
@@ -247,7 +270,7 @@ def parse_args(argv=None):
     commands = parser.add_subparsers(dest="command", required=True)
     budget = _budget_flags()
     one = commands.add_parser("run-exp", parents=[budget], help="train one configuration")
-    one.add_argument("-n", "--name", required=True, help="experiment name, e.g. exp1_1")
+    one.add_argument("-n", "--name", type=_name, required=True, help="experiment name, e.g. exp1_1")
     one.add_argument("-K", "--filters-per-layer", type=_int_list, nargs="+", required=True)
     one.add_argument("-L", "--layers-per-block", type=_positive, required=True)
     one.add_argument("-P", "--pool-every", type=_positive, required=True)
