@@ -23,6 +23,7 @@ from engine import builders
 from engine.config import Config
 from engine.distributed import Context, choose_device
 from engine.trainer import Trainer
+from tools import argtypes
 
 SETTINGS = {
     "crop + flip": {},
@@ -98,15 +99,15 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--model", default="resnet32")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--images", type=int, default=12406,
+    parser.add_argument("--batch-size", type=argtypes.positive, default=128)
+    parser.add_argument("--images", type=argtypes.positive, default=12406,
                         help="training images (random CIFAR-shaped data; 12,406 = CIFAR-10-LT)")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=argtypes.positive, default=None,
                         help="timed training steps per round (default 100 on CUDA, 4 on CPU)")
-    parser.add_argument("--loader-steps", type=int, default=None,
+    parser.add_argument("--loader-steps", type=argtypes.positive, default=None,
                         help="batches per loader round (default: one epoch, whose draws it "
                              "includes)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=argtypes.positive, default=3)
     parser.add_argument("--no-train", action="store_true", help="measure the loader alone")
     return parser.parse_args()
 

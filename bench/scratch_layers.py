@@ -27,12 +27,14 @@ import argparse
 import os
 import time
 
+from tools import argtypes
+
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--threads', type=int, default=os.cpu_count(),
+    parser.add_argument('--threads', type=argtypes.positive, default=os.cpu_count(),
                         help='threads for NumPy BLAS and for torch (default: %(default)s)')
-    parser.add_argument('--repeats', type=int, default=30)
+    parser.add_argument('--repeats', type=argtypes.positive, default=30)
     parser.add_argument('--no-loops', action='store_true', help='skip the slow loop versions')
     return parser.parse_args()
 

@@ -36,8 +36,9 @@ import data
 from engine import builders
 from engine.config import Config
 from engine.distributed import Context, choose_device
-from fileio import write_text_atomic
 from engine.trainer import Trainer
+from fileio import write_text_atomic
+from tools import argtypes
 
 CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
 CIFAR_STD = (0.2470, 0.2435, 0.2616)
@@ -169,20 +170,20 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     parser.add_argument("--model", default="resnet32")
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--images", type=int, default=12406,
+    parser.add_argument("--batch-size", type=argtypes.positive, default=128)
+    parser.add_argument("--images", type=argtypes.positive, default=12406,
                         help="training images (random CIFAR-shaped data; 12,406 = CIFAR-10-LT)")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=argtypes.positive, default=None,
                         help="timed steps (default 200 on CUDA, 10 on CPU)")
-    parser.add_argument("--warmup", type=int, default=None,
+    parser.add_argument("--warmup", type=argtypes.non_negative, default=None,
                         help="untimed steps first (default 30 on CUDA, 3 on CPU)")
-    parser.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1),
+    parser.add_argument("--workers", type=argtypes.non_negative, default=min(4, os.cpu_count() or 1),
                         help="DataLoader worker processes of the reference loop")
     parser.add_argument("--compile", action="store_true",
                         help="also measure the engine with the whole step compiled")
     parser.add_argument("--full-run", action="store_true",
                         help="also time a whole main.py run of configs/resnet32_focal.yaml")
-    parser.add_argument("--full-run-epochs", type=int, default=None,
+    parser.add_argument("--full-run-epochs", type=argtypes.positive, default=None,
                         help="epochs of that run (default: the config's 200)")
     parser.add_argument("--data-root", default=None,
                         help="ImageFolder root for the full run (default: CIFAR-10 under data/)")
@@ -190,8 +191,10 @@ def parse_args():
                         help="also write the results (markdown) to this file")
     args = parser.parse_args()
     cuda = choose_device(args.device).type == "cuda"
-    args.steps = args.steps or (200 if cuda else 10)
-    args.warmup = args.warmup or (30 if cuda else 3)
+    if args.steps is None:
+        args.steps = 200 if cuda else 10
+    if args.warmup is None:
+        args.warmup = 30 if cuda else 3
     return args
 
 

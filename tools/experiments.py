@@ -33,7 +33,6 @@ Exit status: 0 done, 1 some run of a grid refused, 2 bad input.
 """
 import argparse
 import json
-import math
 import os
 import re
 import sys
@@ -44,6 +43,7 @@ import torch
 from engine.distributed import choose_device
 from engine.errors import INPUT_ERRORS, Interrupted, report
 from fileio import write_text_atomic
+from tools import argtypes
 from tools.experiment_figures import load_results, plot, write_summary
 from tools.experiment_training import (build, evaluate, forward_macs, load_dataset,
                                        make_optimizer, train_epoch, train_run)
@@ -190,16 +190,6 @@ def estimate(args, experiments, log):
     log(f"total at most {total:.0f} s ({total / 3600:.1f} h) for {args.epochs} epochs per run")
 
 
-def _int_list(text):
-    try:
-        values = [int(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected integers >= 1")
-    return values
-
-
 def _experiment(text):
     if text not in GRIDS:
         raise argparse.ArgumentTypeError(f"got {text!r}; expected one of {', '.join(GRIDS)}")
@@ -214,49 +204,30 @@ def _name(text):
     return text
 
 
-def _number(convert, accepts, expected):
-    """An argparse type: ``convert(text)`` when ``accepts`` it, else the one-line error."""
-    def parse(text):
-        try:
-            value = convert(text)
-        except ValueError:
-            value = None
-        if value is None or not accepts(value):
-            raise argparse.ArgumentTypeError(f"got {text!r}; expected {expected}")
-        return value
-    return parse
-
-
-_positive = _number(int, lambda v: v >= 1, "an integer >= 1")
-_non_negative = _number(int, lambda v: v >= 0, "an integer >= 0")
-_non_negative_real = _number(float, lambda v: 0 <= v < math.inf, "a number >= 0")
-_fraction = _number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
-
-
 def _budget_flags():
     parser = argparse.ArgumentParser(add_help=False)
     add = parser.add_argument
-    add("-H", "--hidden-dims", type=_int_list, nargs="+", default=[HIDDEN_DIMS],
+    add("-H", "--hidden-dims", type=argtypes.positive_list, nargs="+", default=[HIDDEN_DIMS],
         help="hidden layer widths (default 100)")
-    add("--epochs", type=_positive, default=3, help="at most this many epochs (default 3)")
-    add("--batches-per-epoch", type=_positive, default=235,
+    add("--epochs", type=argtypes.positive, default=3, help="at most this many epochs (default 3)")
+    add("--batches-per-epoch", type=argtypes.positive, default=235,
         help="training batches per epoch (default 235: 30,080 images at batch 128)")
-    add("--test-batches", type=_positive, default=40,
+    add("--test-batches", type=argtypes.positive, default=40,
         help="test batches after each epoch (default 40: 5,120 images)")
-    add("--batch-size", type=_positive, default=128)
+    add("--batch-size", type=argtypes.positive, default=128)
     add("--optimizer", choices=("adam", "sgd"), default="adam")
-    add("--lr", type=_non_negative_real, default=1e-3, help="learning rate (default 1e-3)")
-    add("--momentum", type=_fraction, default=0.9, help="SGD momentum (default 0.9)")
-    add("--weight-decay", type=_non_negative_real, default=0.0)
-    add("--early-stopping", type=_non_negative, default=1, metavar="N",
+    add("--lr", type=argtypes.non_negative_real, default=1e-3, help="learning rate (default 1e-3)")
+    add("--momentum", type=argtypes.fraction, default=0.9, help="SGD momentum (default 0.9)")
+    add("--weight-decay", type=argtypes.non_negative_real, default=0.0)
+    add("--early-stopping", type=argtypes.non_negative, default=1, metavar="N",
         help="stop after N epochs without a better test accuracy; 0 = never (default 1)")
     add("--activation", choices=("relu", "lrelu"), default="relu")
     add("--pooling", choices=("max", "avg"), default="max")
     add("--batchnorm", action="store_true", help="BatchNorm in the ResNet blocks")
-    add("--dropout", type=_fraction, default=0.0, help="dropout in the ResNet blocks")
+    add("--dropout", type=argtypes.fraction, default=0.0, help="dropout in the ResNet blocks")
     add("--bottleneck", action="store_true", help="ResNet bottleneck blocks where they fit")
     add("--data", metavar="PATH", help="ImageFolder root (default: CIFAR-10 via torchvision)")
-    add("--seed", type=_non_negative, default=0)
+    add("--seed", type=argtypes.non_negative, default=0)
     add("--device", choices=("auto", "cpu", "cuda"), default="auto",
         help="where to train (default auto: the GPU when there is one)")
     add("--out-dir", default="results", help="folder of the JSON files (default results)")
@@ -271,17 +242,18 @@ def parse_args(argv=None):
     budget = _budget_flags()
     one = commands.add_parser("run-exp", parents=[budget], help="train one configuration")
     one.add_argument("-n", "--name", type=_name, required=True, help="experiment name, e.g. exp1_1")
-    one.add_argument("-K", "--filters-per-layer", type=_int_list, nargs="+", required=True)
-    one.add_argument("-L", "--layers-per-block", type=_positive, required=True)
-    one.add_argument("-P", "--pool-every", type=_positive, required=True)
+    one.add_argument("-K", "--filters-per-layer", type=argtypes.positive_list, nargs="+",
+                     required=True)
+    one.add_argument("-L", "--layers-per-block", type=argtypes.positive, required=True)
+    one.add_argument("-P", "--pool-every", type=argtypes.positive, required=True)
     one.add_argument("-M", "--model", choices=("cnn", "resnet"), default="cnn")
     grid = commands.add_parser("run-grid", parents=[budget], help="run the named grids")
     grid.add_argument("experiments", nargs="+", choices=sorted(GRIDS))
     commands.add_parser("run-all", parents=[budget], help="run all four grids")
     cost = commands.add_parser("estimate", parents=[budget], help="projected CPU time")
     cost.add_argument("experiments", nargs="*", type=_experiment, help="default: all")
-    cost.add_argument("--timed-batches", type=_positive, default=1)
-    cost.add_argument("--timed-batch-size", type=_positive, default=32)
+    cost.add_argument("--timed-batches", type=argtypes.positive, default=1)
+    cost.add_argument("--timed-batch-size", type=argtypes.positive, default=32)
     figures = commands.add_parser("plot", help="draw every experiment's curves")
     figures.add_argument("--results", default="results", help="folder of the JSON files")
     figures.add_argument("--out", help="folder of the PNGs (default: the --results folder)")

@@ -26,6 +26,7 @@ from engine.builders import build_loss
 from engine.config import load_config
 from engine.errors import INPUT_ERRORS, report
 from engine.schedule import lr_factor
+from tools import argtypes
 
 # name -> (MyModel keyword arguments, config overrides of the recipe)
 VARIANTS = {
@@ -107,9 +108,9 @@ def main(argv=None):
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--config", default="configs/mymodel.yaml")
     parser.add_argument("--data", required=True, help="ImageFolder copy of CIFAR-10")
-    parser.add_argument("--train-images", type=int, default=10000)
-    parser.add_argument("--test-images", type=int, default=5000)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--train-images", type=argtypes.positive, default=10000)
+    parser.add_argument("--test-images", type=argtypes.positive, default=5000)
+    parser.add_argument("--epochs", type=argtypes.positive, default=3)
     parser.add_argument("--only", nargs="*", choices=list(VARIANTS), default=list(VARIANTS),
                         help="variants to run (default: all)")
     args = parser.parse_args(argv)

@@ -34,7 +34,7 @@ import sys
 
 from bench.runner import BENCH_TABLE, DEFAULT_COMMAND, run_bench
 from engine.errors import INPUT_ERRORS, report
-from tools import archive, scheduler
+from tools import archive, argtypes, scheduler
 from tools.folders import check_output_folder
 from tools.grid import load_grid
 
@@ -48,9 +48,9 @@ def parse_args(argv=None):
                     "benchmark the training speed, and pack or unpack the results.",
         epilog="docs/sweeps.md describes grids, studies and their archives.")
     parser.add_argument("grids", nargs="*", metavar="GRID", help="grid files, in priority order")
-    parser.add_argument("--parallel", type=_positive, default=1, metavar="N",
+    parser.add_argument("--parallel", type=argtypes.positive, default=1, metavar="N",
                         help="runs at a time (default 1)")
-    parser.add_argument("--budget", type=_seconds, default=None, metavar="SECONDS",
+    parser.add_argument("--budget", type=argtypes.seconds, default=None, metavar="SECONDS",
                         help="interrupt every run (it saves last.pt) this many seconds after "
                              "the start, and stop")
     parser.add_argument("--bench", action="store_true",
@@ -80,22 +80,6 @@ def parse_args(argv=None):
         parser.error("nothing to do: give grid files, --bench, --pack, --pack-state or "
                      "--unpack")
     return args
-
-
-def _positive(text):
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected an integer >= 1")
-    return int(text)
-
-
-def _seconds(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected seconds >= 0")
-    return value
 
 
 def main(argv=None):
