@@ -3,11 +3,13 @@ run's config, its data, and the training loop that writes the run's JSON file af
 epoch."""
 import json
 import os
+import sys
 import time
 
 import torch
 import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
+from tqdm import tqdm
 
 import data
 from data.seeding import make_generator
@@ -87,7 +89,8 @@ def train_run(config, dataset, out_dir, log, device=torch.device("cpu")):
     for epoch in range(len(result["epochs"]), config["epochs"]):
         start = time.perf_counter()
         train_loader.set_epoch(epoch)
-        train_loss, train_acc = train_epoch(model, optimizer, train_loader, per_epoch)
+        train_loss, train_acc = train_epoch(model, optimizer, train_loader, per_epoch,
+                                            f"{config['run']} epoch {epoch + 1}")
         test_loss, test_acc = evaluate(model, test_loader)
         result["epochs"].append(dict(epoch=epoch + 1, train_loss=train_loss,
                                      train_acc=train_acc, test_loss=test_loss,
@@ -148,11 +151,14 @@ def make_optimizer(config, model):
                             weight_decay=config["weight_decay"])
 
 
-def train_epoch(model, optimizer, loader, batches):
-    """``batches`` SGD steps; returns (mean loss, accuracy) over them, as trained."""
+def train_epoch(model, optimizer, loader, batches, desc="train"):
+    """``batches`` SGD steps; returns (mean loss, accuracy) over them, as trained. On a
+    terminal a progress bar named ``desc`` counts the steps (a log file gets no bar)."""
     model.train()
     loss_sum, correct, seen = 0.0, 0, 0
-    for _, (images, labels) in zip(range(batches), loader):
+    steps = tqdm(zip(range(batches), loader), total=batches, desc=desc, leave=False,
+                 dynamic_ncols=True, disable=not sys.stderr.isatty())
+    for _, (images, labels) in steps:
         logits = model(images)
         loss = F.cross_entropy(logits, labels)
         optimizer.zero_grad(set_to_none=True)
