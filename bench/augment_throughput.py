@@ -11,18 +11,14 @@ round counts, so a machine busy with other work slows them all alike.
     python -m bench.augment_throughput --steps 100      # GPU
 """
 import argparse
+import itertools
 import statistics
 import time
 
-import torch
-
-
-from app.settings import training_settings
+from bench.common import (cycle, engine_trainer, model_flags, random_cifar, synchronize,
+                          time_steps)
 import data
-from engine import builders
-from engine.config import Config
-from engine.distributed import Context, choose_device
-from engine.trainer import Trainer
+from engine.distributed import choose_device
 from tools import argtypes
 
 SETTINGS = {
@@ -36,72 +32,25 @@ SETTINGS = {
 }
 
 
-def synchronize(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def make_loader(bundle, args, device, options):
     return data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                             std=bundle.std, train=True, augment=True, drop_last=True,
                             num_classes=bundle.num_classes, **options)
 
 
-def batches(loader, count):
-    """``count`` batches, epoch after epoch."""
-    epoch = 0
-    while True:
-        loader.set_epoch(epoch)
-        for batch in loader:
-            yield batch
-            count -= 1
-            if count == 0:
-                return
-        epoch += 1
-
-
 def loader_seconds(loader, steps, device):
     """Seconds to produce ``steps`` batches (the epoch's draws included)."""
     synchronize(device)
     started = time.perf_counter()
-    for images, _ in batches(loader, steps):
+    for _ in itertools.islice(cycle(loader), steps):
         pass
     synchronize(device)
     return time.perf_counter() - started
 
 
-def make_step(bundle, args, device, loader):
-    cfg = Config()
-    cfg.model.name = args.model
-    cfg.train.batch_size = args.batch_size
-    torch.manual_seed(0)
-    model = builders.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
-    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
-    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
-                      context=Context(0, 1, device))
-    return trainer.train_step
-
-
-def train_seconds(step, loader, warmup, steps, device):
-    """Seconds of ``steps`` training steps after ``warmup`` untimed ones."""
-    iterator = batches(loader, warmup + steps)
-    for _ in range(warmup):
-        step(*next(iterator))
-    synchronize(device)
-    started = time.perf_counter()
-    for images, targets in iterator:
-        step(images, targets)
-    synchronize(device)
-    return time.perf_counter() - started
-
-
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--model", default="resnet32")
-    parser.add_argument("--batch-size", type=argtypes.positive, default=128)
-    parser.add_argument("--images", type=argtypes.positive, default=12406,
-                        help="training images (random CIFAR-shaped data; 12,406 = CIFAR-10-LT)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     parents=[model_flags()])
     parser.add_argument("--steps", type=argtypes.positive, default=None,
                         help="timed training steps per round (default 100 on CUDA, 4 on CPU)")
     parser.add_argument("--loader-steps", type=argtypes.positive, default=None,
@@ -117,29 +66,25 @@ def main():
     device = choose_device(args.device)
     cuda = device.type == "cuda"
     steps = args.steps or (100 if cuda else 4)
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8,
-                           generator=generator)
-    labels = torch.arange(args.images) % 10
-    train = data.ImageSet(images, labels)
-    bundle = data.DataBundle(train, None, train, [f"class{i}" for i in range(10)],
-                             data.CIFAR10_MEAN, data.CIFAR10_STD)
+    bundle = random_cifar(args.images)
     loaders = {name: make_loader(bundle, args, device, options)
                for name, options in SETTINGS.items()}
     loader_steps = args.loader_steps or len(loaders["crop + flip"])
     steppers = {} if args.no_train else {
-        name: make_step(bundle, args, device, loader) for name, loader in loaders.items()}
+        name: engine_trainer(bundle, args, device, loader).train_step
+        for name, loader in loaders.items()}
     for name, loader in loaders.items():   # warm-up: first calls, allocator, kernels
         loader_seconds(loader, 2, device)
         if name in steppers:
-            train_seconds(steppers[name], loader, 1, 1, device)
+            time_steps(steppers[name], cycle(loader), 1, 1, device)
     loader_rounds = {name: [] for name in SETTINGS}
     train_rounds = {name: [] for name in SETTINGS}
     for _ in range(args.rounds):
         for name, loader in loaders.items():
             loader_rounds[name].append(loader_seconds(loader, loader_steps, device))
             if name in steppers:
-                train_rounds[name].append(train_seconds(steppers[name], loader, 1, steps, device))
+                train_rounds[name].append(time_steps(steppers[name], cycle(loader), 1, steps,
+                                                           device))
     print(f"device {device}, {args.model}, batch {args.batch_size}, median of {args.rounds} "
           f"rounds ({loader_steps} loader batches, {steps} training steps each)\n")
     print("| setting | loader images/s | x crop + flip | training images/s | x crop + flip |")

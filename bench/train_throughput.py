@@ -30,18 +30,12 @@ import torch
 import torchvision.transforms as T
 from PIL import Image
 
-
-from app.settings import training_settings
+from bench.common import cycle, engine_trainer, model_flags, random_cifar, time_steps
 import data
 from engine import builders
-from engine.config import Config
-from engine.distributed import Context, choose_device
-from engine.trainer import Trainer
+from engine.distributed import choose_device
 from fileio import write_text_atomic
 from tools import argtypes
-
-CIFAR_MEAN = (0.4914, 0.4822, 0.4465)
-CIFAR_STD = (0.2470, 0.2435, 0.2616)
 
 
 class PILImages(torch.utils.data.Dataset):
@@ -59,37 +53,9 @@ class PILImages(torch.utils.data.Dataset):
         return self.transform(Image.fromarray(self.images[index])), self.labels[index]
 
 
-def time_steps(step, batches, warmup, steps, device):
-    """Seconds for ``steps`` calls of ``step`` after ``warmup`` untimed ones."""
-    iterator = iter(batches)
-    for _ in range(warmup):
-        step(*next(iterator))
-    synchronize(device)
-    started = time.perf_counter()
-    for _ in range(steps):
-        step(*next(iterator))
-    synchronize(device)
-    return time.perf_counter() - started
-
-
-def synchronize(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
-def cycle(loader):
-    """Batches from ``loader`` forever, epoch after epoch."""
-    epoch = 0
-    while True:
-        if hasattr(loader, "set_epoch"):
-            loader.set_epoch(epoch)
-        yield from loader
-        epoch += 1
-
-
 def reference_images_per_s(train_set, args, device):
     transform = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(), T.ToTensor(),
-                           T.Normalize(CIFAR_MEAN, CIFAR_STD)])
+                           T.Normalize(data.CIFAR10_MEAN, data.CIFAR10_STD)])
     loader = torch.utils.data.DataLoader(
         PILImages(train_set.images, train_set.labels, transform), batch_size=args.batch_size,
         shuffle=True, num_workers=args.workers, pin_memory=device.type == "cuda",
@@ -113,17 +79,9 @@ def reference_images_per_s(train_set, args, device):
 
 def engine_images_per_s(bundle, args, device, compile):
     """images/s of the Trainer's step (the compiled whole step when ``compile``)."""
-    cfg = Config()
-    cfg.model.name = args.model
-    cfg.train.batch_size = args.batch_size
-    cfg.train.compile = compile
-    torch.manual_seed(0)
-    model = builders.build_model(args.model, bundle.input_shape, bundle.num_classes).to(device)
-    criterion = builders.build_loss(cfg.loss, bundle.cls_num_list).to(device)
     loader = data.BatchLoader(bundle.train, args.batch_size, device=device, mean=bundle.mean,
                               std=bundle.std, train=True, augment=True, drop_last=True)
-    trainer = Trainer(training_settings(cfg, bundle), model, criterion, loader, None,
-                      context=Context(0, 1, device))
+    trainer = engine_trainer(bundle, args, device, loader, compile)
     if trainer.compiled_step is None:
         step = trainer.train_step
     else:
@@ -167,17 +125,14 @@ def images_cell(value):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    parser.add_argument("--model", default="resnet32")
-    parser.add_argument("--batch-size", type=argtypes.positive, default=128)
-    parser.add_argument("--images", type=argtypes.positive, default=12406,
-                        help="training images (random CIFAR-shaped data; 12,406 = CIFAR-10-LT)")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     parents=[model_flags()])
     parser.add_argument("--steps", type=argtypes.positive, default=None,
                         help="timed steps (default 200 on CUDA, 10 on CPU)")
     parser.add_argument("--warmup", type=argtypes.non_negative, default=None,
                         help="untimed steps first (default 30 on CUDA, 3 on CPU)")
-    parser.add_argument("--workers", type=argtypes.non_negative, default=min(4, os.cpu_count() or 1),
+    parser.add_argument("--workers", type=argtypes.non_negative,
+                        default=min(4, os.cpu_count() or 1),
                         help="DataLoader worker processes of the reference loop")
     parser.add_argument("--compile", action="store_true",
                         help="also measure the engine with the whole step compiled")
@@ -201,13 +156,8 @@ def parse_args():
 def main():
     args = parse_args()
     device = choose_device(args.device)
-    generator = torch.Generator().manual_seed(0)
-    images = torch.randint(0, 256, (args.images, 3, 32, 32), dtype=torch.uint8,
-                           generator=generator)
-    labels = torch.randint(0, 10, (args.images,), generator=generator)
-    train_set = data.ImageSet(images, labels)
-    bundle = data.DataBundle(train_set, None, train_set, [f"class_{i}" for i in range(10)],
-                             CIFAR_MEAN, CIFAR_STD)
+    bundle = random_cifar(args.images)
+    train_set = bundle.train
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     lines = [f"device {device} ({name or 'CPU'}), torch {torch.__version__}, "
              f"{torch.get_num_threads()} threads, model {args.model}, batch {args.batch_size}, "
