@@ -83,8 +83,8 @@ def main():
         for name, loader in loaders.items():
             loader_rounds[name].append(loader_seconds(loader, loader_steps, device))
             if name in steppers:
-                train_rounds[name].append(time_steps(steppers[name], cycle(loader), 1, steps,
-                                                           device))
+                train_rounds[name].append(
+                    time_steps(steppers[name], cycle(loader), 1, steps, device))
     print(f"device {device}, {args.model}, batch {args.batch_size}, median of {args.rounds} "
           f"rounds ({loader_steps} loader batches, {steps} training steps each)\n")
     print("| setting | loader images/s | x crop + flip | training images/s | x crop + flip |")

@@ -157,14 +157,13 @@ def main():
     args = parse_args()
     device = choose_device(args.device)
     bundle = random_cifar(args.images)
-    train_set = bundle.train
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor()
     lines = [f"device {device} ({name or 'CPU'}), torch {torch.__version__}, "
              f"{torch.get_num_threads()} threads, model {args.model}, batch {args.batch_size}, "
              f"{args.steps} timed steps after {args.warmup}", ""]
     print(lines[0], flush=True)
     loops = [("reference (PIL + DataLoader, fp32 eager)",
-              lambda: reference_images_per_s(train_set, args, device)),
+              lambda: reference_images_per_s(bundle.train, args, device)),
              ("Longtail engine, eager",
               lambda: engine_images_per_s(bundle, args, device, compile=False))]
     if args.compile:

@@ -41,12 +41,9 @@ fraction = number(float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 seconds = number(float, lambda v: 0 <= v < math.inf, "seconds >= 0")
 
 
-def positive_list(text):
-    """Integers >= 1 separated by commas or spaces ('64,128' or '64 128') -> [64, 128]."""
-    try:
-        values = [_whole_number(v) for v in text.replace(",", " ").split()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"got {text!r}; expected integers >= 1")
-    return values
+def _whole_numbers(text):
+    return [_whole_number(v) for v in text.replace(",", " ").split()]
+
+
+# Integers >= 1 separated by commas or spaces: '64,128' or '64 128' -> [64, 128].
+positive_list = number(_whole_numbers, lambda v: len(v) > 0 and min(v) >= 1, "integers >= 1")
